@@ -1,0 +1,77 @@
+# memdev: `make train tune submit` on a Kaggle anomaly-detection competition.
+# Stages are chained as file targets: a stage re-runs only when its inputs or
+# the competition's config (or tuned parameters) changed.
+
+COMP    ?= demo
+ZIP     ?=
+TRIALS  ?= 20
+TIMEOUT ?=
+STORAGE ?=
+MSG     ?=
+KAGGLE  ?= 0
+
+PYTHON  ?= $(shell command -v python3.11 || command -v python3)
+VENV    := .venv
+PY      := $(VENV)/bin/python
+MEMDEV  := $(PY) -m memdev
+READY   := $(VENV)/.installed
+
+D        := data/$(COMP)
+CONFIG   := $(D)/config.yaml
+RAW      := $(D)/raw/train.csv $(D)/raw/test.csv $(D)/raw/sample_submission.csv
+FEATURES := $(D)/features/X_train.npy
+PRETRAIN := $(D)/models/pretrain.json
+CV       := $(D)/models/cv.json
+PARAMS   := $(wildcard $(D)/best_params.yaml)
+
+.DEFAULT_GOAL := help
+.PHONY: help data preprocess pretrain finetune train tune submit score test bench clean venv
+
+help: ## list every target (this message)
+	@echo "usage: make TARGET [COMP=slug] [ZIP=path.zip] [TRIALS=n] [STORAGE=url] [MSG=text] [KAGGLE=1]"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-11s %s\n", $$1, $$2}'
+
+venv: $(READY) ## create .venv from the pinned requirements.txt
+
+$(READY): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+data: $(READY) ## bring in COMP: ZIP=path.zip, else the kaggle CLI (COMP=demo: the built-in demo)
+	$(MEMDEV) data --comp $(COMP) $(if $(ZIP),--zip $(ZIP))
+
+$(CONFIG) $(RAW) &: | $(READY)
+	$(MEMDEV) data --comp $(COMP) $(if $(ZIP),--zip $(ZIP))
+
+preprocess: $(FEATURES) ## fit the feature transformer on train.csv; write float32 features
+
+$(FEATURES): $(RAW) $(CONFIG) | $(READY)
+	$(MEMDEV) preprocess --comp $(COMP)
+
+pretrain: $(PRETRAIN) ## pretrain one MemAE per CV fold on rows not labeled anomalous
+
+$(PRETRAIN): $(FEATURES) $(CONFIG) $(PARAMS)
+	$(MEMDEV) pretrain --comp $(COMP)
+
+finetune: $(CV) ## DevNet heads on the frozen encoders: out-of-fold scores, CV table, threshold
+
+$(CV): $(PRETRAIN) $(CONFIG) $(PARAMS)
+	$(MEMDEV) finetune --comp $(COMP)
+
+train: $(CV) ## all of the above, each only if its inputs changed
+
+submit: $(READY) ## (re)train if needed, then write submissions/COMP/<time>_<cv>.csv and a ledger row
+	@$(MAKE) --no-print-directory train COMP=$(COMP) ZIP=$(ZIP)
+	@$(MEMDEV) submit --comp $(COMP) --message "$(MSG)"
+
+score: $(READY) ## score FILE=submission.csv against SOLUTION=solution.csv (local leaderboard)
+	$(MEMDEV) score $(FILE) $(SOLUTION)
+
+test: $(READY) ## run the whole test suite (what CI runs)
+	$(PY) -m pytest
+
+clean: ## delete what was derived for COMP (keeps raw files, config and submissions)
+	rm -rf $(D)/features $(D)/models $(D)/reports $(D)/manifest.json

@@ -1,0 +1,93 @@
+"""``python -m memdev <stage>``: every stage the Makefile chains, for people without make."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from .errors import MemdevError
+
+STAGES = {
+    "data": "bring a competition into data/<slug>/raw/ (zip, kaggle CLI, or the demo) and detect its config",
+    "preprocess": "fit the feature transformer on train.csv; write float32 feature matrices",
+    "pretrain": "fit one MemAE per CV fold on the rows not labeled anomalous",
+    "finetune": "fit DevNet heads (and the stack) per fold; out-of-fold scores, CV metrics, threshold",
+    "train": "preprocess, pretrain and finetune in one go",
+    "submit": "score test.csv, validate and write the submission CSV, add a ledger row",
+    "score": "score a submission against a solution file (local leaderboard, Public/Private halves)",
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="memdev", description=__doc__.split("\n")[0].strip("`"))
+    top.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = top.add_subparsers(dest="stage", required=True, metavar="STAGE")
+    for stage, text in STAGES.items():
+        p = sub.add_parser(stage, help=text, description=text)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+        if stage == "score":
+            p.add_argument("submission", type=Path)
+            p.add_argument("solution", type=Path)
+            p.add_argument("--metric", help="the competition's metric (default: f1 for labels, average_precision for scores)")
+            continue
+        p.add_argument("--comp", default="demo", help="competition slug: data/<slug>/ (default: demo)")
+        p.add_argument("--root", type=Path, default=Path("."), help="project root holding data/ and submissions/")
+        if stage == "data":
+            p.add_argument("--zip", help="a Kaggle-format zip to unpack instead of downloading")
+        if stage == "submit":
+            p.add_argument("--message", default="", help="a note for the ledger")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    # TensorFlow's C++ start-up chatter buries the pipeline's own output
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        run(args)
+    except MemdevError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"memdev {args.stage}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"memdev {args.stage}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.stage == "score":
+        from . import leaderboard
+
+        print(leaderboard.show(leaderboard.score(args.submission, args.solution, args.metric)))
+        return
+    from . import config as config_io
+    from .paths import Paths
+
+    paths = Paths(args.comp, args.root)
+    if args.stage == "data":
+        from . import data
+
+        data.fetch(paths, args.zip)
+        return
+    config = config_io.load(paths.config, paths.best_params)
+    from . import runtime
+
+    runtime.seed_everything(config.seed)
+    from . import finetune, preprocess, pretrain, submit
+
+    stages = {
+        "preprocess": [preprocess.run],
+        "pretrain": [pretrain.run],
+        "finetune": [finetune.run],
+        "train": [preprocess.run, pretrain.run, finetune.run],
+    }
+    if args.stage == "submit":
+        submit.run(config, paths, args.message)
+        return
+    for stage in stages[args.stage]:
+        stage(config, paths)

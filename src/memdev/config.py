@@ -1,0 +1,186 @@
+"""The typed configuration of one competition.
+
+``make data`` writes ``data/<slug>/config.yaml`` with the detected schema;
+the user edits it; the package defaults below fill in everything else. Every
+stage receives a :class:`Config`, never a global.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import atomic
+from .errors import MemdevError
+
+REGIMES = ("full", "weak", "novelty", "unsupervised")
+KINDS = ("label", "score")
+METRICS = ("f1", "average_precision", "roc_auc", "accuracy", "mcc", "balanced_accuracy")
+THRESHOLD_STRATEGIES = ("f1", "quantile", "contamination", "max_normal")
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "adadelta", "adagrad", "nadam")
+STACKING = ("auto", "on", "off")
+
+
+@dataclass
+class MemAEConfig:
+    """The memory-augmented autoencoder (Gong et al., 2019)."""
+
+    hidden: list[int] = field(default_factory=lambda: [64])
+    latent: int = 16
+    memory_size: int = 50
+    shrink: float = 1.0  # hard-shrinkage λ in units of 1/memory_size (paper: 1 to 3)
+    entropy_weight: float = 0.0002  # α of the paper
+    optimizer: str = "adam"
+    learning_rate: float = 0.003
+    epochs: int = 60
+    batch_size: int = 512
+    patience: int = 6
+    validation_split: float = 0.1
+
+
+@dataclass
+class HeadConfig:
+    """The DevNet scoring head (Pang et al., 2019) on the frozen encoder."""
+
+    units: int = 20
+    margin: float = 5.0
+    optimizer: str = "adam"
+    learning_rate: float = 0.001
+    epochs: int = 30
+    batch_size: int = 256
+    steps_per_epoch: int = 20
+    # what the head sees; each is one of "latent", "readout", "error", "features"
+    inputs: list[str] = field(default_factory=lambda: ["latent", "readout", "error", "features"])
+
+
+@dataclass
+class ThresholdConfig:
+    """How scores become 0/1 labels for ``label`` competitions."""
+
+    strategy: str = ""  # empty: "f1" with labels, "quantile" without
+    quantile: float = 0.95  # quantile of out-of-fold normal scores
+    contamination: float = 0.1  # expected anomaly rate of the test set
+    margin: float = 0.1  # relative margin over the max normal score
+
+
+@dataclass
+class Config:
+    """Everything a stage needs to know about one competition."""
+
+    slug: str
+    id_column: str
+    target_column: str | None
+    submission: str  # "label" or "score"
+    regime: str
+    metric: str
+    seed: int = 0
+    folds: int = 5
+    # e.g. {"yes": 1, "no": 0}: only applied when the user asks for it
+    label_map: dict[str, int] | None = None
+    # "auto": a gradient-boosted stack joins when CV says it helps
+    stacking: str = "auto"
+    memae: MemAEConfig = field(default_factory=MemAEConfig)
+    head: HeadConfig = field(default_factory=HeadConfig)
+    threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
+    # overrides of the tuning search space, see memdev.tune
+    search_space: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("submission", self.submission, KINDS),
+            ("regime", self.regime, REGIMES),
+            ("metric", self.metric, METRICS),
+            ("stacking", self.stacking, STACKING),
+            ("memae.optimizer", self.memae.optimizer, OPTIMIZERS),
+            ("head.optimizer", self.head.optimizer, OPTIMIZERS),
+        ]
+        if self.threshold.strategy:
+            checks.append(("threshold.strategy", self.threshold.strategy, THRESHOLD_STRATEGIES))
+        for key, value, allowed in checks:
+            if value not in allowed:
+                raise MemdevError(f"config: {key} is {value!r}; expected one of {', '.join(allowed)}")
+        if self.regime in ("full", "weak") and not self.target_column:
+            raise MemdevError(f"config: regime {self.regime!r} needs a target column, and there is none")
+        if self.folds < 2:
+            raise MemdevError(f"config: folds is {self.folds}; cross-validation needs at least 2")
+        for name in self.head.inputs:
+            if name not in ("latent", "readout", "error", "features"):
+                raise MemdevError(f"config: head.inputs has {name!r}; expected latent, readout, error or features")
+
+    @property
+    def labeled(self) -> bool:
+        return self.regime in ("full", "weak")
+
+    @property
+    def threshold_strategy(self) -> str:
+        return self.threshold.strategy or ("f1" if self.labeled else "quantile")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def digest(self) -> str:
+        """A short hash of everything that changes a model."""
+        text = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> "Config":
+        return _build(cls, data, source)
+
+    def with_params(self, params: dict[str, Any]) -> "Config":
+        """A copy with dotted keys (``memae.memory_size``) replaced."""
+        data = self.to_dict()
+        for dotted, value in params.items():
+            section, _, key = dotted.rpartition(".")
+            target = data[section] if section else data
+            if key not in target:
+                raise MemdevError(f"unknown parameter {dotted!r}")
+            target[key] = value
+        return Config.from_dict(data)
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise MemdevError(f"{where}: expected a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise MemdevError(f"{where}: unknown key {unknown[0]!r}; known keys: {', '.join(fields)}")
+    kwargs = {}
+    for name, value in data.items():
+        sub = {"memae": MemAEConfig, "head": HeadConfig, "threshold": ThresholdConfig}.get(name)
+        kwargs[name] = _build(sub, value, f"{where}: {name}") if sub and cls is Config else value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise MemdevError(f"{where}: {exc}") from None
+
+
+def load(path: str | Path, params: str | Path | None = None) -> Config:
+    """Read a competition's config file, then apply tuned parameters if given."""
+    path = Path(path)
+    if not path.exists():
+        raise MemdevError(f"{path}: no config; run `make data COMP=<slug>` first")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise MemdevError(f"{path}: not valid YAML ({exc})") from None
+    config = Config.from_dict(data, str(path))
+    if params and Path(params).exists():
+        best = yaml.safe_load(Path(params).read_text(encoding="utf-8")) or {}
+        config = config.with_params(best.get("params", {}))
+    return config
+
+
+def save(config: Config, path: str | Path) -> None:
+    header = (
+        "# memdev competition config: detected by `make data`, yours to edit.\n"
+        "# Keys left out take the package defaults; see README.md for each key.\n"
+    )
+    atomic.write_text(path, header + yaml.safe_dump(config.to_dict(), sort_keys=False))

@@ -1,0 +1,204 @@
+"""The finetune stage: DevNet heads on the frozen fold encoders, cross-validated.
+
+For every fold, the candidates below are fitted on the fold's training rows
+and score its held-out rows, so every training row gets an honest
+out-of-fold score. The competition's own metric on those scores picks the
+candidate and the comparator threshold.
+
+Candidates:
+
+``memae``
+    the MemAE reconstruction error (every regime; the only one without labels);
+``devnet``
+    the DevNet head on the frozen MemAE (``full`` and ``weak``);
+``stack``
+    a gradient-boosted classifier on the features plus the MemAE's latent
+    code and reconstruction error (``full`` and ``weak``, unless
+    ``stacking: off``);
+``blend``
+    the rank average of ``devnet`` and ``stack``.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from . import atomic, manifest, metrics, preprocess, threshold
+from .config import Config
+from .devnet import DevNetHead
+from .memae import MemAEDetector
+from .paths import Paths
+
+
+@dataclass
+class FoldModels:
+    """What one fold fitted; ``score`` applies it to any rows."""
+
+    memae: MemAEDetector
+    devnet: keras.Model | None = None
+    stack: HistGradientBoostingClassifier | None = None
+
+    def score(self, X: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
+        parts = self.memae.features(X)
+        out = {"memae": parts["error"][:, 0]}
+        if "devnet" in names:
+            out["devnet"] = self.devnet.predict(X, batch_size=8192, verbose=0)[:, 0]
+        if "stack" in names:
+            out["stack"] = self.stack.predict_proba(stack_inputs(X, parts))[:, 1]
+        return out
+
+
+@dataclass
+class CVResult:
+    oof: dict[str, np.ndarray]
+    folds: list[FoldModels] = field(default_factory=list)
+
+
+def candidates(config: Config, y: np.ndarray) -> list[str]:
+    if not config.labeled or not np.any(y):
+        return ["memae"]
+    names = ["memae", "devnet"]
+    if config.stacking != "off":
+        names += ["stack", "blend"]
+    return names
+
+
+def stack_inputs(X: np.ndarray, parts: dict[str, np.ndarray]) -> np.ndarray:
+    return np.concatenate([np.asarray(X), parts["latent"], parts["error"]], axis=1)
+
+
+def fit_fold(config: Config, memae: MemAEDetector, X: np.ndarray, y: np.ndarray, names: list[str]) -> FoldModels:
+    models = FoldModels(memae)
+    if "devnet" in names:
+        models.devnet = DevNetHead(config.head, seed=config.seed).fit(memae, X, y).model_
+    if "stack" in names:
+        stack = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.06, random_state=config.seed)
+        models.stack = stack.fit(stack_inputs(X, memae.features(X)), y)
+    return models
+
+
+def cross_validate(config: Config, X, y, folds: np.ndarray, memaes, on_fold=None) -> CVResult:
+    """Out-of-fold scores of every candidate; ``memaes`` yields (fold, rows, MemAE)."""
+    names = candidates(config, y)
+    fitted = [n for n in names if n != "blend"]
+    oof = {name: np.zeros(len(y)) for name in fitted}
+    result = CVResult(oof)
+    for fold, _, memae in memaes:
+        train = np.flatnonzero(folds != fold)
+        held_out = np.flatnonzero(folds == fold)
+        models = fit_fold(config, memae, np.asarray(X[train]), y[train], fitted)
+        for name, scores in models.score(np.asarray(X[held_out]), fitted).items():
+            oof[name][held_out] = scores
+        result.folds.append(models)
+        if on_fold:
+            on_fold(fold, held_out, oof)
+    if "blend" in names:
+        oof["blend"] = blend(oof["devnet"], oof["stack"])
+    return result
+
+
+def blend(*scores: np.ndarray) -> np.ndarray:
+    return np.mean([rankdata(s) / len(s) for s in scores], axis=0)
+
+
+def cv_score(config: Config, y: np.ndarray, scores: np.ndarray) -> float:
+    """The competition's metric on out-of-fold scores (labels via the threshold strategy)."""
+    labels = threshold.choose(config, scores, y).apply(scores) if config.metric in metrics.PRIMARY_NEEDS_LABELS else None
+    return metrics.primary(config.metric, y, scores, labels)
+
+
+def select(config: Config, y: np.ndarray, oof: dict[str, np.ndarray]) -> tuple[str, dict[str, float]]:
+    """The candidate with the best CV metric (the only one, without labels)."""
+    if not config.labeled or not np.any(y):
+        return "memae", {}
+    values = {name: cv_score(config, y, scores) for name, scores in oof.items()}
+    if config.stacking == "on":
+        return "stack", values
+    return max(values, key=values.get), values
+
+
+def run(config: Config, paths: Paths) -> None:
+    X, y, _ = preprocess.load_features(paths)
+    folds = np.load(paths.folds)
+    count = int(folds.max()) + 1
+    memaes = ((k, None, MemAEDetector.load(paths.memae(k), config.memae, config.seed + k)) for k in range(count))
+
+    def progress(fold, held_out, oof):
+        print(f"finetune: fold {fold + 1}/{count} done ({len(held_out)} held-out rows)", flush=True)
+
+    result = cross_validate(config, X, y, folds, memaes, progress)
+    chosen, values = select(config, y, result.oof)
+    scores = result.oof[chosen]
+    cut = threshold.choose(config, scores, y)
+    saved = []
+    for fold, models in enumerate(result.folds):
+        if models.devnet is not None:
+            with atomic.atomic_path(paths.head(fold)) as tmp:
+                models.devnet.save(tmp)
+        if models.stack is not None:
+            atomic.write_bytes(paths.stack(fold), pickle.dumps(models.stack))
+            saved.append(paths.stack(fold))
+    manifest.record(paths, saved)
+    oof = pd.DataFrame({"fold": folds, "y": y, **result.oof})
+    with atomic.atomic_path(paths.oof) as tmp:
+        oof.to_parquet(tmp, index=False)
+    summary = summarise(config, y, folds, scores, cut)
+    summary.update(
+        model=chosen,
+        candidates=values,
+        threshold=cut.to_dict(),
+        stamp=stamp(config, paths),
+    )
+    atomic.write_text(paths.cv, json.dumps(summary, indent=1))
+    print(report(config, summary))
+
+
+def summarise(config: Config, y, folds, scores, cut: threshold.Threshold) -> dict:
+    """CV metric, the full metrics table and per-fold spread, for labeled regimes."""
+    labels = cut.apply(scores) if config.submission == "label" or config.labeled else None
+    summary = {"metric": config.metric, "value": None, "regime": config.regime}
+    summary["score_quantiles"] = {q: float(np.quantile(scores, q)) for q in (0.5, 0.9, 0.99)}
+    if config.labeled and np.any(y):
+        summary["value"] = cv_score(config, y, scores)
+        summary["metrics"] = metrics.evaluate(y, scores, labels)
+        summary["per_fold"] = [
+            cv_score(config, y[folds == k], scores[folds == k]) if np.any(y[folds == k]) else None
+            for k in range(int(folds.max()) + 1)
+        ]
+    return summary
+
+
+def report(config: Config, summary: dict) -> str:
+    lines = [f"cross-validation ({config.folds} folds, regime {config.regime}): model {summary['model']}"]
+    for name, value in summary["candidates"].items():
+        lines.append(f"  {name:<7} CV {config.metric} = {value:.4f}")
+    if summary["value"] is None:
+        lines.append("  no labels: no CV metric; threshold from strategy "
+                     f"{summary['threshold']['strategy']} = {summary['threshold']['value']:.6g} "
+                     f"(calls {summary['threshold']['rate']:.1%} of training rows anomalous)")
+        return "\n".join(lines)
+    lines.append(metrics.table({"out-of-fold": summary["metrics"]}))
+    spread = [v for v in summary["per_fold"] if v is not None]
+    lines.append(f"per-fold {config.metric}: " + ", ".join(f"{v:.4f}" for v in spread)
+                 + f" (std {np.std(spread):.4f})")
+    lines.append(f"threshold: {summary['threshold']['strategy']} -> calls {summary['threshold']['rate']:.2%} of rows anomalous")
+    lines.append("verdict: " + metrics.verdict(summary["metrics"]))
+    return "\n".join(lines)
+
+
+def stamp(config: Config, paths: Paths) -> dict[str, str]:
+    """What the models were built from; `submit` refuses to mix them with anything else."""
+    return {
+        "config": config.digest(),
+        "transformer": manifest.digest(paths, paths.transformer),
+        "x_train": manifest.digest(paths, paths.x_train),
+        "x_test": manifest.digest(paths, paths.x_test),
+    }

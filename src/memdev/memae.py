@@ -1,0 +1,186 @@
+"""The memory-augmented autoencoder (MemAE, Gong et al., ICCV 2019).
+
+The encoder's code addresses N memory slots by a softmax over cosine
+similarities; the weights go through hard shrinkage and are renormalised;
+the decoder sees only the memory read-out, so it reconstructs normal rows
+well and anomalies poorly. The anomaly score is the per-row reconstruction
+error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from .config import MemAEConfig
+
+EPSILON = 1e-12
+
+
+@keras.saving.register_keras_serializable(package="memdev")
+class MemoryUnit(layers.Layer):
+    """Addressable memory with hard-shrinkage sparse addressing.
+
+    Parameters
+    ----------
+    memory_size : int
+        Number of prototype slots N.
+    shrink : float
+        Shrinkage threshold in units of 1/N (the paper uses 1 to 3).
+    entropy_weight : float
+        Weight α of the addressing-entropy loss added to the model's loss.
+    """
+
+    def __init__(self, memory_size: int, shrink: float = 1.0, entropy_weight: float = 0.0002, **kwargs):
+        super().__init__(**kwargs)
+        self.memory_size = int(memory_size)
+        self.shrink = float(shrink)
+        self.entropy_weight = float(entropy_weight)
+
+    def build(self, input_shape):
+        self.memory = self.add_weight(
+            name="memory",
+            shape=(self.memory_size, int(input_shape[-1])),
+            initializer=keras.initializers.RandomUniform(-1.0, 1.0),
+        )
+
+    def addressing(self, code):
+        """The sparse, renormalised addressing weights ŵ for each code."""
+        similarity = ops.matmul(_unit(code), ops.transpose(_unit(self.memory)))
+        weights = ops.softmax(similarity, axis=-1)
+        threshold = self.shrink / self.memory_size
+        shifted = weights - threshold
+        weights = ops.relu(shifted) * weights / (ops.abs(shifted) + EPSILON)
+        return weights / ops.maximum(ops.sum(weights, axis=-1, keepdims=True), EPSILON)
+
+    def call(self, code):
+        weights = self.addressing(code)
+        if self.entropy_weight:
+            entropy = -ops.sum(weights * ops.log(weights + EPSILON), axis=-1)
+            self.add_loss(self.entropy_weight * ops.mean(entropy))
+        return ops.matmul(weights, self.memory)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "memory_size": self.memory_size,
+            "shrink": self.shrink,
+            "entropy_weight": self.entropy_weight,
+        }
+
+
+@keras.saving.register_keras_serializable(package="memdev")
+class ReconstructionError(layers.Layer):
+    """Per-row mean squared error between an input and its reconstruction."""
+
+    def call(self, inputs):
+        x, x_hat = inputs
+        return ops.mean(ops.square(x - x_hat), axis=-1, keepdims=True)
+
+    def compute_output_shape(self, input_shapes):
+        return (input_shapes[0][0], 1)
+
+
+def _unit(x):
+    return x / ops.maximum(ops.norm(x, axis=-1, keepdims=True), EPSILON)
+
+
+def optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
+    return keras.optimizers.get({"class_name": name, "config": {"learning_rate": learning_rate}})
+
+
+def build(n_features: int, config: MemAEConfig) -> keras.Model:
+    """An uncompiled MemAE: encoder -> memory -> decoder."""
+    encoder = keras.Sequential(
+        [keras.Input((n_features,))]
+        + [layers.Dense(units, activation="relu") for units in config.hidden]
+        + [layers.Dense(config.latent, activation="tanh")],
+        name="encoder",
+    )
+    decoder = keras.Sequential(
+        [keras.Input((config.latent,))]
+        + [layers.Dense(units, activation="relu") for units in reversed(config.hidden)]
+        + [layers.Dense(n_features)],
+        name="decoder",
+    )
+    x = keras.Input((n_features,), name="x")
+    readout = MemoryUnit(config.memory_size, config.shrink, config.entropy_weight, name="memory")(encoder(x))
+    return keras.Model(x, decoder(readout), name="memae")
+
+
+def extractor(memae: keras.Model) -> keras.Model:
+    """A frozen view of a trained MemAE: x -> [latent code, memory read-out, error]."""
+    x = keras.Input((memae.input_shape[-1],), name="x")
+    code = memae.get_layer("encoder")(x)
+    readout = memae.get_layer("memory")(code)
+    error = ReconstructionError(name="error")([x, memae.get_layer("decoder")(readout)])
+    model = keras.Model(x, [code, readout, error], name="memae_features")
+    model.trainable = False
+    return model
+
+
+class MemAEDetector:
+    """Fit a MemAE on normal rows; score rows by reconstruction error.
+
+    Follows scikit-learn's shape: ``fit`` / ``decision_function`` /
+    ``predict``, fitted state in ``model_`` and ``history_``.
+    """
+
+    def __init__(self, config: MemAEConfig, seed: int = 0, verbose: int = 0):
+        self.config = config
+        self.seed = seed
+        self.verbose = verbose
+
+    def fit(self, X: np.ndarray, callbacks: list | None = None) -> "MemAEDetector":
+        cfg = self.config
+        keras.utils.set_random_seed(self.seed)
+        self.model_, self.extractor_ = build(X.shape[1], cfg), None
+        self.model_.compile(optimizer=optimizer(cfg.optimizer, cfg.learning_rate), loss="mse")
+        X_fit, X_val = _split(np.asarray(X, dtype=np.float32), cfg.validation_split, self.seed)
+        stop = keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True, min_delta=1e-5)
+        history = self.model_.fit(
+            X_fit, X_fit,
+            validation_data=(X_val, X_val) if len(X_val) else None,
+            epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=True,
+            callbacks=[stop] + (callbacks or []) if len(X_val) else callbacks,
+            verbose=self.verbose,
+        )
+        self.history_ = history.history
+        return self
+
+    def features(self, X: np.ndarray, batch_size: int = 8192) -> dict[str, np.ndarray]:
+        if getattr(self, "extractor_", None) is None:
+            self.extractor_ = extractor(self.model_)
+        code, readout, error = self.extractor_.predict(X, batch_size=batch_size, verbose=0)
+        return {"latent": code, "readout": readout, "error": error}
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        return self.features(X)["error"][:, 0]
+
+    def save(self, memae_path: Path, encoder_path: Path) -> None:
+        from .atomic import atomic_path
+
+        with atomic_path(memae_path) as tmp:
+            self.model_.save(tmp)
+        with atomic_path(encoder_path) as tmp:
+            self.model_.get_layer("encoder").save(tmp)
+
+    @classmethod
+    def load(cls, memae_path: Path, config: MemAEConfig, seed: int = 0) -> "MemAEDetector":
+        detector = cls(config, seed)
+        detector.model_ = keras.models.load_model(memae_path, compile=False, safe_mode=True)
+        return detector
+
+
+def _split(X: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    n_val = int(len(X) * share) if len(X) >= 20 else 0
+    order = np.random.default_rng(seed).permutation(len(X))
+    return X[order[n_val:]], X[order[:n_val]]

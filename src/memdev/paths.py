@@ -1,0 +1,143 @@
+"""Every file a stage reads or writes, named in one place.
+
+The Makefile names the same files for its dependency chain; keep the two in
+step (``make help`` lists them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The files of competition ``slug`` below the project ``root``."""
+
+    slug: str
+    root: Path = Path(".")
+
+    @property
+    def comp(self) -> Path:
+        return self.root / "data" / self.slug
+
+    # data stage
+    @property
+    def raw(self) -> Path:
+        return self.comp / "raw"
+
+    @property
+    def train_csv(self) -> Path:
+        return self.raw / "train.csv"
+
+    @property
+    def test_csv(self) -> Path:
+        return self.raw / "test.csv"
+
+    @property
+    def sample_csv(self) -> Path:
+        return self.raw / "sample_submission.csv"
+
+    @property
+    def config(self) -> Path:
+        return self.comp / "config.yaml"
+
+    @property
+    def demo_solution(self) -> Path:
+        """The demo's hidden labels: for `memdev score`, never read by the pipeline."""
+        return self.comp / "solution.csv"
+
+    # preprocess stage
+    @property
+    def features(self) -> Path:
+        return self.comp / "features"
+
+    @property
+    def transformer(self) -> Path:
+        return self.features / "transformer.pkl"
+
+    @property
+    def x_train(self) -> Path:
+        return self.features / "X_train.npy"
+
+    @property
+    def x_test(self) -> Path:
+        return self.features / "X_test.npy"
+
+    @property
+    def y_train(self) -> Path:
+        return self.features / "y_train.npy"
+
+    @property
+    def test_ids(self) -> Path:
+        return self.features / "test_ids.parquet"
+
+    @property
+    def manifest(self) -> Path:
+        """sha256 of every artifact the pipeline wrote, checked before loading."""
+        return self.comp / "manifest.json"
+
+    # pretrain and finetune stages
+    @property
+    def models(self) -> Path:
+        return self.comp / "models"
+
+    def fold_dir(self, fold: int) -> Path:
+        return self.models / f"fold{fold}"
+
+    def memae(self, fold: int) -> Path:
+        return self.fold_dir(fold) / "memae.keras"
+
+    def encoder(self, fold: int) -> Path:
+        return self.fold_dir(fold) / "encoder.keras"
+
+    def head(self, fold: int) -> Path:
+        return self.fold_dir(fold) / "devnet.keras"
+
+    def stack(self, fold: int) -> Path:
+        return self.fold_dir(fold) / "stack.pkl"
+
+    @property
+    def folds(self) -> Path:
+        return self.models / "folds.npy"
+
+    @property
+    def pretrained(self) -> Path:
+        """Stamp of the pretrain stage (Make target)."""
+        return self.models / "pretrain.json"
+
+    @property
+    def oof(self) -> Path:
+        return self.models / "oof.parquet"
+
+    @property
+    def test_scores(self) -> Path:
+        return self.models / "test_scores.parquet"
+
+    @property
+    def cv(self) -> Path:
+        """CV metrics, chosen model and threshold: the finetune stage's stamp."""
+        return self.models / "cv.json"
+
+    # tune stage
+    @property
+    def study_db(self) -> Path:
+        return self.comp / "study.db"
+
+    @property
+    def best_params(self) -> Path:
+        return self.comp / "best_params.yaml"
+
+    # reports
+    @property
+    def reports(self) -> Path:
+        return self.comp / "reports"
+
+    # submit stage
+    @property
+    def submissions(self) -> Path:
+        return self.root / "submissions" / self.slug
+
+    @property
+    def ledger(self) -> Path:
+        return self.root / "submissions" / "ledger.csv"
