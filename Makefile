@@ -4,7 +4,7 @@
 
 COMP    ?= demo
 ZIP     ?=
-TRIALS  ?= 20
+TRIALS  ?= 6
 TIMEOUT ?=
 STORAGE ?=
 MSG     ?=
@@ -63,8 +63,11 @@ $(CV): $(PRETRAIN) $(CONFIG) $(PARAMS)
 
 train: $(CV) ## all of the above, each only if its inputs changed
 
+tune: $(FEATURES) ## add TRIALS Optuna trials (TIMEOUT=s, STORAGE=url); best params feed `make train`
+	$(MEMDEV) tune --comp $(COMP) --trials $(TRIALS) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(STORAGE),--storage "$(STORAGE)")
+
 submit: $(READY) ## (re)train if needed, then write submissions/COMP/<time>_<cv>.csv and a ledger row
-	@$(MAKE) --no-print-directory train COMP=$(COMP) ZIP=$(ZIP)
+	@$(MAKE) --no-print-directory -s train COMP=$(COMP) ZIP=$(ZIP)
 	@$(MEMDEV) submit --comp $(COMP) --message "$(MSG)"
 
 score: $(READY) ## score FILE=submission.csv against SOLUTION=solution.csv (local leaderboard)

@@ -16,6 +16,7 @@ STAGES = {
     "pretrain": "fit one MemAE per CV fold on the rows not labeled anomalous",
     "finetune": "fit DevNet heads (and the stack) per fold; out-of-fold scores, CV metrics, threshold",
     "train": "preprocess, pretrain and finetune in one go",
+    "tune": "Optuna search of memory size, optimizer, learning rates and comparator threshold; writes best_params.yaml",
     "submit": "score test.csv, validate and write the submission CSV, add a ledger row",
     "score": "score a submission against a solution file (local leaderboard, Public/Private halves)",
 }
@@ -39,6 +40,10 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--zip", help="a Kaggle-format zip to unpack instead of downloading")
         if stage == "submit":
             p.add_argument("--message", default="", help="a note for the ledger")
+        if stage == "tune":
+            p.add_argument("--trials", type=int, default=6, help="trials to add to the study (default 6)")
+            p.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+            p.add_argument("--storage", help="an Optuna storage URL (default: sqlite:///data/<slug>/study.db)")
     return top
 
 
@@ -74,11 +79,12 @@ def run(args: argparse.Namespace) -> None:
 
         data.fetch(paths, args.zip)
         return
-    config = config_io.load(paths.config, paths.best_params)
+    # tuning starts from the user's config, not from an earlier winner
+    config = config_io.load(paths.config, None if args.stage == "tune" else paths.best_params)
     from . import runtime
 
     runtime.seed_everything(config.seed)
-    from . import finetune, preprocess, pretrain, submit
+    from . import finetune, preprocess, pretrain, submit, tune
 
     stages = {
         "preprocess": [preprocess.run],
@@ -88,6 +94,9 @@ def run(args: argparse.Namespace) -> None:
     }
     if args.stage == "submit":
         submit.run(config, paths, args.message)
+        return
+    if args.stage == "tune":
+        tune.run(config, paths, args.trials, args.timeout, args.storage)
         return
     for stage in stages[args.stage]:
         stage(config, paths)

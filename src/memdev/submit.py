@@ -14,6 +14,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
+import yaml
 
 from . import atomic, finetune, manifest, preprocess, threshold
 from .config import Config
@@ -97,7 +98,15 @@ def git_commit() -> str:
         return ""
 
 
-def run(config: Config, paths: Paths, message: str = "", trial: str = "") -> Path:
+def tuned_trial(paths: Paths) -> str:
+    """Which study and trial the parameters came from ('' for the defaults)."""
+    if not paths.best_params.exists():
+        return ""
+    best = yaml.safe_load(paths.best_params.read_text(encoding="utf-8")) or {}
+    return f"{best.get('study', '')}#{best.get('trial', '')}"
+
+
+def run(config: Config, paths: Paths, message: str = "") -> Path:
     if not paths.cv.exists():
         raise MemdevError(f"{paths.cv}: no trained models; run `make train COMP={paths.slug}` first")
     cv = json.loads(paths.cv.read_text(encoding="utf-8"))
@@ -112,7 +121,7 @@ def run(config: Config, paths: Paths, message: str = "", trial: str = "") -> Pat
         "time": now.isoformat(timespec="seconds"), "competition": paths.slug, "file": str(path),
         "sha256": atomic.sha256(path), "config_hash": config.digest(), "model": cv["model"],
         "cv_metric": cv["metric"], "cv_value": "" if value is None else f"{value:.6f}",
-        "trial": trial, "git_commit": git_commit(), "message": message,
+        "trial": tuned_trial(paths), "git_commit": git_commit(), "message": message,
         "public_score": "", "private_score": "",
     }
     ledger = pd.read_csv(paths.ledger, dtype=str, keep_default_na=False) if paths.ledger.exists() else pd.DataFrame(columns=LEDGER_COLUMNS)
