@@ -25,7 +25,7 @@ CV       := $(D)/models/cv.json
 PARAMS   := $(wildcard $(D)/best_params.yaml)
 
 .DEFAULT_GOAL := help
-.PHONY: help data preprocess pretrain finetune train tune submit score test bench clean venv
+.PHONY: help data preprocess pretrain finetune train tune submit lb score test bench clean venv
 
 help: ## list every target (this message)
 	@echo "usage: make TARGET [COMP=slug] [ZIP=path.zip] [TRIALS=n] [STORAGE=url] [MSG=text] [KAGGLE=1]"
@@ -66,9 +66,12 @@ train: $(CV) ## all of the above, each only if its inputs changed
 tune: $(FEATURES) ## add TRIALS Optuna trials (TIMEOUT=s, STORAGE=url); best params feed `make train`
 	$(MEMDEV) tune --comp $(COMP) --trials $(TRIALS) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(STORAGE),--storage "$(STORAGE)")
 
-submit: $(READY) ## (re)train if needed, then write submissions/COMP/<time>_<cv>.csv and a ledger row
+submit: $(READY) ## (re)train if needed, write submissions/COMP/<time>_<cv>.csv + ledger row (KAGGLE=1: upload)
 	@$(MAKE) --no-print-directory -s train COMP=$(COMP) ZIP=$(ZIP)
-	@$(MEMDEV) submit --comp $(COMP) --message "$(MSG)"
+	@$(MEMDEV) submit --comp $(COMP) --message "$(MSG)" $(if $(filter 1,$(KAGGLE)),--kaggle)
+
+lb: $(READY) ## fill public scores into the ledger from Kaggle (or SCORE=0.81 FILE=x.csv by hand)
+	$(MEMDEV) lb --comp $(COMP) $(if $(SCORE),--score $(SCORE)) $(if $(FILE),--file $(FILE))
 
 score: $(READY) ## score FILE=submission.csv against SOLUTION=solution.csv (local leaderboard)
 	$(MEMDEV) score $(FILE) $(SOLUTION)

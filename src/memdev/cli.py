@@ -19,6 +19,8 @@ STAGES = {
     "tune": "Optuna search of memory size, optimizer, learning rates and comparator threshold; writes best_params.yaml",
     "submit": "score test.csv, validate and write the submission CSV, add a ledger row",
     "score": "score a submission against a solution file (local leaderboard, Public/Private halves)",
+    "lb": "fill public scores into the ledger from `kaggle competitions submissions`, or record one by hand",
+    "diff": "how many ids changed label (or the rank correlation of scores) between two submissions",
 }
 
 
@@ -34,12 +36,20 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("solution", type=Path)
             p.add_argument("--metric", help="the competition's metric (default: f1 for labels, average_precision for scores)")
             continue
+        if stage == "diff":
+            p.add_argument("a", type=Path)
+            p.add_argument("b", type=Path)
+            continue
         p.add_argument("--comp", default="demo", help="competition slug: data/<slug>/ (default: demo)")
         p.add_argument("--root", type=Path, default=Path("."), help="project root holding data/ and submissions/")
         if stage == "data":
             p.add_argument("--zip", help="a Kaggle-format zip to unpack instead of downloading")
         if stage == "submit":
-            p.add_argument("--message", default="", help="a note for the ledger")
+            p.add_argument("--message", default="", help="a note for the ledger (default: model, CV, trial, commit)")
+            p.add_argument("--kaggle", action="store_true", help="also upload with `kaggle competitions submit`")
+        if stage == "lb":
+            p.add_argument("--score", help="a public score to record by hand (with --file)")
+            p.add_argument("--file", help="the submission CSV the score belongs to")
         if stage == "tune":
             p.add_argument("--trials", type=int, default=6, help="trials to add to the study (default 6)")
             p.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
@@ -70,6 +80,11 @@ def run(args: argparse.Namespace) -> None:
 
         print(leaderboard.show(leaderboard.score(args.submission, args.solution, args.metric)))
         return
+    if args.stage == "diff":
+        from . import ledger
+
+        print(ledger.diff(args.a, args.b))
+        return
     from . import config as config_io
     from .paths import Paths
 
@@ -78,6 +93,17 @@ def run(args: argparse.Namespace) -> None:
         from . import data
 
         data.fetch(paths, args.zip)
+        return
+    if args.stage == "lb":
+        from . import ledger
+
+        if args.score or args.file:
+            if not (args.score and args.file):
+                raise MemdevError("record a score by hand with both --score and --file")
+            ledger.set_fields(paths.ledger, args.file, public_score=args.score)
+            print(f"{paths.ledger}: public score {args.score} recorded for {args.file}")
+        else:
+            print(f"{paths.ledger}: {ledger.sync(paths)} rows updated from Kaggle")
         return
     # tuning starts from the user's config, not from an earlier winner
     config = config_io.load(paths.config, None if args.stage == "tune" else paths.best_params)
@@ -93,7 +119,7 @@ def run(args: argparse.Namespace) -> None:
         "train": [preprocess.run, pretrain.run, finetune.run],
     }
     if args.stage == "submit":
-        submit.run(config, paths, args.message)
+        submit.run(config, paths, args.message, args.kaggle)
         return
     if args.stage == "tune":
         tune.run(config, paths, args.trials, args.timeout, args.storage)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import subprocess
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -17,7 +16,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
-from . import atomic, config as config_io, schema
+from . import atomic, config as config_io, kaggle_cli, schema
 from .errors import MemdevError
 from .paths import Paths
 
@@ -90,42 +89,14 @@ def unpack(zip_path: Path, target: Path) -> None:
 
 def download(paths: Paths) -> None:
     """Download with the official kaggle CLI, then unpack its zip."""
-    exe = shutil.which("kaggle")
-    if exe is None:
-        raise MemdevError(
-            "the kaggle CLI is not installed: run `.venv/bin/pip install kaggle`, "
-            f"or pass a zip you downloaded: make data COMP={paths.slug} ZIP=path/to/{paths.slug}.zip"
-        )
-    if not _has_credentials():
-        raise MemdevError(
-            "no Kaggle credentials: create an API token on kaggle.com (Settings > API) and save it as "
-            "~/.kaggle/kaggle.json with `chmod 600`, or set KAGGLE_USERNAME and KAGGLE_KEY"
-        )
     with tempfile.TemporaryDirectory() as tmp:
-        result = subprocess.run(
-            [exe, "competitions", "download", paths.slug, "-p", tmp],
-            capture_output=True, text=True,
-        )
-        if result.returncode != 0:
-            message = (result.stderr or result.stdout).strip().splitlines()
-            raise MemdevError(f"kaggle competitions download {paths.slug} failed: {message[-1] if message else 'no output'}")
-        zips = sorted(Path(tmp).glob("*.zip"))
-        if zips:
-            for archive in zips:
-                unpack(archive, paths.raw)
-        else:
-            paths.raw.mkdir(parents=True, exist_ok=True)
-            for path in Path(tmp).glob("*.csv"):
+        files = kaggle_cli.download(paths.slug, Path(tmp))
+        paths.raw.mkdir(parents=True, exist_ok=True)
+        for path in files:
+            if path.suffix == ".zip":
+                unpack(path, paths.raw)
+            elif path.suffix == ".csv":
                 shutil.move(str(path), paths.raw / path.name)
-
-
-def _has_credentials() -> bool:
-    if os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY"):
-        return True
-    if os.environ.get("KAGGLE_API_TOKEN"):
-        return True
-    home = Path(os.environ.get("KAGGLE_CONFIG_DIR", Path.home() / ".kaggle"))
-    return (home / "kaggle.json").exists() or (home / "access_token").exists()
 
 
 def write_demo(paths: Paths, anomaly_digit: int = 0, seed: int = 0) -> None:

@@ -16,19 +16,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import atomic, finetune, manifest, preprocess, threshold
+from . import atomic, finetune, kaggle_cli, ledger, manifest, preprocess, threshold
 from .config import Config
 from .errors import MemdevError
 from .finetune import FoldModels
 from .memae import MemAEDetector
 from .paths import Paths
 from .tables import read_csv
-
-LEDGER_COLUMNS = [
-    "time", "competition", "file", "sha256", "config_hash", "model", "cv_metric", "cv_value",
-    "trial", "git_commit", "message", "public_score", "private_score",
-]
-
 
 def test_scores(config: Config, paths: Paths, cv: dict) -> np.ndarray:
     """The chosen candidate's test scores, averaged over the fold models."""
@@ -106,7 +100,7 @@ def tuned_trial(paths: Paths) -> str:
     return f"{best.get('study', '')}#{best.get('trial', '')}"
 
 
-def run(config: Config, paths: Paths, message: str = "") -> Path:
+def run(config: Config, paths: Paths, message: str = "", upload: bool = False) -> Path:
     if not paths.cv.exists():
         raise MemdevError(f"{paths.cv}: no trained models; run `make train COMP={paths.slug}` first")
     cv = json.loads(paths.cv.read_text(encoding="utf-8"))
@@ -116,18 +110,28 @@ def run(config: Config, paths: Paths, message: str = "") -> Path:
     value = cv["value"]
     tag = f"{cv['metric']}-{value:.4f}" if value is not None else "nocv"
     path = paths.submissions / f"{now:%Y%m%dT%H%M%SZ}_{tag}.csv"
+    if path.exists():  # two submissions in one second must not overwrite each other
+        path = path.with_name(f"{path.stem}_{now:%f}.csv")
     atomic.write_text(path, frame.to_csv(index=False, lineterminator="\n"))
-    row = {
+    trial = tuned_trial(paths)
+    message = message or f"memdev {cv['model']} CV {tag}" + (f" trial {trial}" if trial else "") + f" commit {git_commit() or 'none'}"
+    ledger.append(paths.ledger, {
         "time": now.isoformat(timespec="seconds"), "competition": paths.slug, "file": str(path),
         "sha256": atomic.sha256(path), "config_hash": config.digest(), "model": cv["model"],
         "cv_metric": cv["metric"], "cv_value": "" if value is None else f"{value:.6f}",
-        "trial": tuned_trial(paths), "git_commit": git_commit(), "message": message,
-        "public_score": "", "private_score": "",
-    }
-    ledger = pd.read_csv(paths.ledger, dtype=str, keep_default_na=False) if paths.ledger.exists() else pd.DataFrame(columns=LEDGER_COLUMNS)
-    ledger = pd.concat([ledger, pd.DataFrame([row])], ignore_index=True)
-    atomic.write_text(paths.ledger, ledger.to_csv(index=False, lineterminator="\n"))
+        "trial": trial, "git_commit": git_commit(), "message": message, "uploaded": "no",
+    })
     counts = frame.iloc[:, 1].value_counts().to_dict() if config.submission == "label" else None
     print(f"submission: {len(frame)} rows, model {cv['model']}, CV {tag}" + (f", labels {counts}" if counts else ""))
+    if upload:
+        # the CSV and its ledger row are already safe: an upload failure loses nothing
+        try:
+            kaggle_cli.submit(paths.slug, path, message)
+        except MemdevError:
+            ledger.set_fields(paths.ledger, str(path), uploaded="failed")
+            print(path)
+            raise
+        ledger.set_fields(paths.ledger, str(path), uploaded="yes")
+        print(f"uploaded with message {message!r}; `make lb COMP={paths.slug}` fetches the public score")
     print(path)
     return path

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import warnings
 from copy import deepcopy
 from typing import Any
 
@@ -115,8 +116,11 @@ def study_name(config: Config, space: dict) -> str:
 def storage(url: str | None, paths: Paths) -> optuna.storages.BaseStorage:
     url = url or f"sqlite:///{paths.study_db}"
     paths.comp.mkdir(parents=True, exist_ok=True)
-    kwargs: dict[str, Any] = {"heartbeat_interval": 10, "grace_period": 30,
-                              "failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=1)}
+    # a killed worker's trial is marked failed after the grace period and retried once
+    kwargs: dict[str, Any] = {
+        "heartbeat_interval": 10, "grace_period": 30,
+        "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
+    }
     if url.startswith("sqlite"):
         # several `make tune` processes may share one file: wait for the lock instead of failing
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 120}}
@@ -133,6 +137,7 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
     space = search_space(config, y)
     folds = pretrain.assign_folds(y, config)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     study = optuna.create_study(
         study_name=study_name(config, space), storage=storage(storage_url, paths), load_if_exists=True,
         direction="maximize", pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
@@ -142,11 +147,17 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
     if not study.trials:
         # the defaults are trial 0, so the winner is never worse than them on CV
         defaults = {key: _get(config, key) for key in space}
+        if "threshold.contamination" in space:
+            defaults["threshold.contamination"] = float(np.clip(np.mean(y), **_bounds(space["threshold.contamination"])))
         study.enqueue_trial({k: v for k, v in defaults.items() if v is not None}, skip_if_exists=True)
     print(f"tune: study {study.study_name} ({len(study.trials)} trials so far), {trials} more", flush=True)
     study.optimize(objective_factory(config, X, y, folds), n_trials=trials, timeout=timeout,
                    show_progress_bar=True, gc_after_trial=True)
     finish(study, config, paths)
+
+
+def _bounds(spec: dict) -> dict[str, float]:
+    return {"a_min": spec["low"], "a_max": spec["high"]}
 
 
 def _get(config: Config, dotted: str):
