@@ -31,6 +31,8 @@ def fetch(paths: Paths, zip_path: str | None = None) -> None:
     """Fill ``paths.raw`` from a zip, the kaggle CLI or the demo; write the config."""
     if zip_path:
         unpack(Path(zip_path), paths.raw)
+    elif all((paths.raw / name).exists() for name in REQUIRED):
+        print(f"using the competition files already in {paths.raw}")
     elif paths.slug == "demo":
         write_demo(paths)
     else:
