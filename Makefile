@@ -25,7 +25,7 @@ CV       := $(D)/models/cv.json
 PARAMS   := $(wildcard $(D)/best_params.yaml)
 
 .DEFAULT_GOAL := help
-.PHONY: help data preprocess pretrain finetune train tune submit lb score test bench clean venv
+.PHONY: help data preprocess pretrain finetune train tune submit report lb score test bench clean venv
 
 help: ## list every target (this message)
 	@echo "usage: make TARGET [COMP=slug] [ZIP=path.zip] [TRIALS=n] [STORAGE=url] [MSG=text] [KAGGLE=1]"
@@ -69,6 +69,9 @@ tune: $(FEATURES) ## add TRIALS Optuna trials (TIMEOUT=s, STORAGE=url); best par
 submit: $(READY) ## (re)train if needed, write submissions/COMP/<time>_<cv>.csv + ledger row (KAGGLE=1: upload)
 	@$(MAKE) --no-print-directory -s train COMP=$(COMP) ZIP=$(ZIP)
 	@$(MEMDEV) submit --comp $(COMP) --message "$(MSG)" $(if $(filter 1,$(KAGGLE)),--kaggle)
+
+report: $(CV) ## write data/COMP/reports/ (index.md): CV table and figures, Optuna plots, CV vs leaderboard
+	$(MEMDEV) report --comp $(COMP)
 
 lb: $(READY) ## fill public scores into the ledger from Kaggle (or SCORE=0.81 FILE=x.csv by hand)
 	$(MEMDEV) lb --comp $(COMP) $(if $(SCORE),--score $(SCORE)) $(if $(FILE),--file $(FILE))

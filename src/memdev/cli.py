@@ -17,6 +17,7 @@ STAGES = {
     "finetune": "fit DevNet heads (and the stack) per fold; out-of-fold scores, CV metrics, threshold",
     "train": "preprocess, pretrain and finetune in one go",
     "tune": "Optuna search of memory size, optimizer, learning rates and comparator threshold; writes best_params.yaml",
+    "report": "write data/<slug>/reports/: CV table, PR curve, F1 vs threshold, histograms, folds, CV vs LB",
     "submit": "score test.csv, validate and write the submission CSV, add a ledger row",
     "score": "score a submission against a solution file (local leaderboard, Public/Private halves)",
     "lb": "fill public scores into the ledger from `kaggle competitions submissions`, or record one by hand",
@@ -110,7 +111,7 @@ def run(args: argparse.Namespace) -> None:
     from . import runtime
 
     runtime.seed_everything(config.seed)
-    from . import finetune, preprocess, pretrain, submit, tune
+    from . import finetune, preprocess, pretrain, report, submit, tune
 
     stages = {
         "preprocess": [preprocess.run],
@@ -120,6 +121,9 @@ def run(args: argparse.Namespace) -> None:
     }
     if args.stage == "submit":
         submit.run(config, paths, args.message, args.kaggle)
+        return
+    if args.stage == "report":
+        print(report.run(config, paths))
         return
     if args.stage == "tune":
         tune.run(config, paths, args.trials, args.timeout, args.storage)

@@ -17,6 +17,8 @@ from keras import layers, ops
 from .config import HeadConfig
 from .memae import MemAEDetector, extractor, optimizer
 
+VARIANCE_FLOOR = 0.01
+
 
 @keras.saving.register_keras_serializable(package="memdev")
 class DeviationLoss(keras.losses.Loss):
@@ -93,8 +95,11 @@ class DevNetHead:
         frozen = extractor(memae.model_)
         frozen.trainable = False
         inputs = head_inputs(memae.features(X), X, cfg.inputs)
-        normalise = layers.Normalization(name="normalise")
-        normalise.adapt(inputs)
+        # a column (nearly) constant in this fold would be divided by ~0 and blow
+        # up on held-out rows: floor its standard deviation at 0.1
+        normalise = layers.Normalization(
+            mean=inputs.mean(axis=0), variance=np.maximum(inputs.var(axis=0), VARIANCE_FLOOR), name="normalise"
+        )
         head = keras.Sequential(
             [keras.Input((inputs.shape[1],)), normalise,
              layers.Dense(cfg.units, activation="relu"), layers.Dense(1, name="deviation")],

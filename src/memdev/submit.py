@@ -78,7 +78,11 @@ def validate(frame: pd.DataFrame, sample: pd.DataFrame, config: Config) -> None:
     if ids.duplicated().any() or set(ids) != set(sample.iloc[:, 0]) or len(ids) != len(sample):
         raise MemdevError("submission ids are not exactly the sample's ids, each once")
     values = frame.iloc[:, 1]
-    if not np.isfinite(values.to_numpy(dtype=float)).all():
+    numbers = pd.to_numeric(values, errors="coerce")
+    text = values[numbers.isna() & values.notna()]
+    if len(text):
+        raise MemdevError(f"submission value {text.iloc[0]!r} (id {ids[text.index[0]]!r}) is not a number")
+    if not np.isfinite(numbers.to_numpy(dtype=float)).all():
         raise MemdevError("submission has NaN or infinite values")
     if config.submission == "label" and not values.isin([0, 1]).all():
         raise MemdevError("a label submission must hold only 0 and 1")

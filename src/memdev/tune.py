@@ -12,6 +12,8 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import random
+import time
 import warnings
 from copy import deepcopy
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 import keras
 import numpy as np
 import optuna
+import sqlalchemy
 import yaml
 
 from . import atomic, finetune, preprocess, pretrain
@@ -124,7 +127,15 @@ def storage(url: str | None, paths: Paths) -> optuna.storages.BaseStorage:
     if url.startswith("sqlite"):
         # several `make tune` processes may share one file: wait for the lock instead of failing
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 120}}
-    return optuna.storages.RDBStorage(url, **kwargs)
+    # workers started together on an empty database race to create Optuna's tables;
+    # the losers find them made and succeed on a retry
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(url, **kwargs)
+        except sqlalchemy.exc.SQLAlchemyError:
+            if attempt == 4:
+                raise
+            time.sleep(1 + random.random() * 2)
 
 
 def run(config: Config, paths: Paths, trials: int, timeout: float | None = None, storage_url: str | None = None) -> None:
