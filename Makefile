@@ -76,8 +76,8 @@ report: $(CV) ## write data/COMP/reports/ (index.md): CV table and figures, Optu
 lb: $(READY) ## fill public scores into the ledger from Kaggle (or SCORE=0.81 FILE=x.csv by hand)
 	$(MEMDEV) lb --comp $(COMP) $(if $(SCORE),--score $(SCORE)) $(if $(FILE),--file $(FILE))
 
-score: $(READY) ## score FILE=submission.csv against SOLUTION=solution.csv (local leaderboard)
-	$(MEMDEV) score $(FILE) $(SOLUTION)
+score: $(READY) ## local leaderboard: SOLUTION=solution.csv against FILE=x.csv, or every ledger row of COMP
+	$(MEMDEV) score $(if $(FILE),$(FILE),--comp $(COMP)) $(SOLUTION)
 
 test: $(READY) ## run the whole test suite (what CI runs)
 	$(PY) -m pytest

@@ -19,7 +19,7 @@ STAGES = {
     "tune": "Optuna search of memory size, optimizer, learning rates and comparator threshold; writes best_params.yaml",
     "report": "write data/<slug>/reports/: CV table, PR curve, F1 vs threshold, histograms, folds, CV vs LB",
     "submit": "score test.csv, validate and write the submission CSV, add a ledger row",
-    "score": "score a submission against a solution file (local leaderboard, Public/Private halves)",
+    "score": "score a submission against a solution file (Public/Private halves), or with --comp every submission in the ledger",
     "lb": "fill public scores into the ledger from `kaggle competitions submissions`, or record one by hand",
     "diff": "how many ids changed label (or the rank correlation of scores) between two submissions",
 }
@@ -33,8 +33,9 @@ def parser() -> argparse.ArgumentParser:
         p = sub.add_parser(stage, help=text, description=text)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
         if stage == "score":
-            p.add_argument("submission", type=Path)
-            p.add_argument("solution", type=Path)
+            p.add_argument("files", type=Path, nargs="+", metavar="[SUBMISSION] SOLUTION")
+            p.add_argument("--comp", help="rank every ledger submission of this competition instead")
+            p.add_argument("--root", type=Path, default=Path("."), help="project root holding submissions/")
             p.add_argument("--metric", help="the competition's metric (default: f1 for labels, average_precision for scores)")
             continue
         if stage == "diff":
@@ -79,7 +80,15 @@ def run(args: argparse.Namespace) -> None:
     if args.stage == "score":
         from . import leaderboard
 
-        print(leaderboard.show(leaderboard.score(args.submission, args.solution, args.metric)))
+        if args.comp and len(args.files) == 1:
+            from . import ledger
+            from .paths import Paths
+
+            print(ledger.rank(Paths(args.comp, args.root), args.files[0], args.metric))
+        elif len(args.files) == 2:
+            print(leaderboard.show(leaderboard.score(*args.files, args.metric)))
+        else:
+            raise MemdevError("give SUBMISSION SOLUTION, or --comp SLUG SOLUTION to rank the ledger")
         return
     if args.stage == "diff":
         from . import ledger

@@ -92,3 +92,28 @@ def diff(a: Path, b: Path) -> str:
     top = max(1, len(x) // 10)
     overlap = len(set(np.argsort(-x)[:top]) & set(np.argsort(-y)[:top])) / top
     return f"rank correlation {rho:.4f} over {len(x)} ids; the top 10% overlap {overlap:.1%}"
+
+
+def rank(paths: Paths, solution: Path, metric: str | None = None) -> str:
+    """A local leaderboard: every ledger submission of this competition, scored on both halves."""
+    from . import leaderboard
+
+    frame = read(paths.ledger)
+    frame = frame[frame["competition"] == paths.slug]
+    if frame.empty:
+        raise MemdevError(f"{paths.ledger}: no submissions for {paths.slug!r} yet")
+    rows = []
+    for _, entry in frame.iterrows():
+        file = paths.root / entry["file"] if not Path(entry["file"]).is_absolute() else Path(entry["file"])
+        if not file.exists():
+            rows.append((entry["file"], entry["cv_value"], None, None))
+            continue
+        result = leaderboard.score(file, solution, metric)
+        rows.append((entry["file"], entry["cv_value"], result.get("Public", {}).get("score"), result.get("Private", {}).get("score")))
+    rows.sort(key=lambda r: -(r[3] if r[3] is not None else float("-inf")))
+    width = max(len(Path(r[0]).name) for r in rows)
+    lines = [f"{'submission':<{width}}  {'CV':>8}  {'public':>8}  {'private':>8}"]
+    for file, cv, public, private in rows:
+        cells = [f"{v:>8.4f}" if v is not None else f"{'missing':>8}" for v in (public, private)]
+        lines.append(f"{Path(file).name:<{width}}  {cv or '-':>8}  {cells[0]}  {cells[1]}")
+    return "\n".join(lines)
