@@ -48,6 +48,7 @@ def search_space(config: Config, y: np.ndarray) -> dict[str, dict[str, Any]]:
     if config.submission == "label" and config.metric in ("f1", "mcc", "accuracy", "balanced_accuracy"):
         # the threshold as a share of rows called anomalous: a unit that transfers between folds
         prevalence = max(float(np.mean(y)), 1.0 / len(y))
+        space["threshold.strategy"] = {"choices": ["f1", "contamination"]}
         space["threshold.contamination"] = {"low": prevalence / 2, "high": min(prevalence * 2, 0.5)}
     for key, override in config.search_space.items():
         if key not in space:
@@ -71,14 +72,14 @@ def search_space(config: Config, y: np.ndarray) -> dict[str, dict[str, Any]]:
 def suggest(trial: optuna.Trial, space: dict[str, dict[str, Any]]) -> dict[str, Any]:
     params = {}
     for key, spec in space.items():
+        if key == "threshold.contamination" and params.get("threshold.strategy") != "contamination":
+            continue  # only a contamination threshold has a rate to tune
         if "choices" in spec:
             params[key] = trial.suggest_categorical(key, spec["choices"])
         elif isinstance(spec["low"], int) and isinstance(spec["high"], int):
             params[key] = trial.suggest_int(key, spec["low"], spec["high"], log=spec.get("log", False))
         else:
             params[key] = trial.suggest_float(key, float(spec["low"]), float(spec["high"]), log=spec.get("log", False))
-    if "threshold.contamination" in params:
-        params["threshold.strategy"] = "contamination"
     return params
 
 
@@ -158,17 +159,16 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
     if not study.trials:
         # the defaults are trial 0, so the winner is never worse than them on CV
         defaults = {key: _get(config, key) for key in space}
-        if "threshold.contamination" in space:
-            defaults["threshold.contamination"] = float(np.clip(np.mean(y), **_bounds(space["threshold.contamination"])))
+        if "threshold.strategy" in space:
+            strategy = config.threshold_strategy
+            defaults["threshold.strategy"] = strategy if strategy in space["threshold.strategy"]["choices"] else "f1"
+            if defaults["threshold.strategy"] != "contamination":
+                defaults.pop("threshold.contamination")
         study.enqueue_trial({k: v for k, v in defaults.items() if v is not None}, skip_if_exists=True)
     print(f"tune: study {study.study_name} ({len(study.trials)} trials so far), {trials} more", flush=True)
     study.optimize(objective_factory(config, X, y, folds), n_trials=trials, timeout=timeout,
                    show_progress_bar=True, gc_after_trial=True)
     finish(study, config, paths)
-
-
-def _bounds(spec: dict) -> dict[str, float]:
-    return {"a_min": spec["low"], "a_max": spec["high"]}
 
 
 def _get(config: Config, dotted: str):
@@ -186,8 +186,6 @@ def finish(study: optuna.Study, config: Config, paths: Paths) -> None:
     for key, value in best.params.items():
         print(f"  {key}: {value}")
     params = dict(best.params)
-    if "threshold.contamination" in params:
-        params["threshold.strategy"] = "contamination"
     record = {"study": study.study_name, "trial": best.number, "value": float(best.value),
               "metric": config.metric, "params": params}
     atomic.write_text(paths.best_params, yaml.safe_dump(record, sort_keys=False))
