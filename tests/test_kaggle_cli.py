@@ -1,44 +1,9 @@
 """The kaggle CLI wrapper, against a stub `kaggle` on PATH that records its arguments."""
 
-import os
-import stat
-
 import pytest
 
 from memdev import kaggle_cli
 from memdev.errors import MemdevError
-
-STUB = """#!/bin/sh
-printf '%s\\n' "$*" >> "$KAGGLE_STUB_LOG"
-if [ -n "$KAGGLE_STUB_FAIL" ]; then echo "403 - Forbidden: $KAGGLE_STUB_FAIL" >&2; exit 1; fi
-if [ "$2" = "submissions" ]; then
-  echo "fileName,date,description,status,publicScore,privateScore"
-  echo "a.csv,2026-11-22 10:00:00,first,complete,0.81234,"
-  echo "b.csv,2026-11-22 11:00:00,second,pending,None,"
-fi
-"""
-
-
-@pytest.fixture
-def stub_kaggle(tmp_path, monkeypatch):
-    """A fake kaggle executable, credentials in a private kaggle.json, and its call log."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    exe = bin_dir / "kaggle"
-    exe.write_text(STUB)
-    exe.chmod(0o755)
-    home = tmp_path / "home"
-    (home / ".kaggle").mkdir(parents=True)
-    token = home / ".kaggle" / "kaggle.json"
-    token.write_text('{"username": "someone", "key": "s3cr3t-key"}')
-    token.chmod(0o600)
-    log = tmp_path / "calls.log"
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("KAGGLE_STUB_LOG", str(log))
-    for name in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_CONFIG_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    return log
 
 
 def test_submit_passes_slug_file_and_message(stub_kaggle, tmp_path):

@@ -7,8 +7,6 @@ from memdev import ledger
 from memdev.errors import MemdevError
 from memdev.paths import Paths
 
-from test_kaggle_cli import stub_kaggle  # noqa: F401  (fixture)
-
 
 def _ledger_with(paths, *files):
     for name in files:
@@ -23,7 +21,7 @@ def test_append_keeps_earlier_rows_and_all_columns(tmp_path):
     assert frame["file"].str.endswith(("a.csv", "b.csv")).all() and len(frame) == 2
 
 
-def test_sync_fills_public_scores_by_file_name(stub_kaggle, tmp_path):  # noqa: F811
+def test_sync_fills_public_scores_by_file_name(stub_kaggle, tmp_path):
     paths = Paths("demo", tmp_path)
     _ledger_with(paths, "a.csv", "b.csv")
     assert ledger.sync(paths) == 1

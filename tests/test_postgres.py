@@ -15,7 +15,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from test_tune import Path_src, tiny  # noqa: F401  (fixture)
+from conftest import SRC
 
 
 def _bin(name):
@@ -54,7 +54,7 @@ def _worker(paths, url, trials):
     return subprocess.Popen(
         [sys.executable, "-m", "memdev", "tune", "--comp", "tiny", "--trials", str(trials),
          "--storage", url, "--root", str(paths.root)],
-        env={**os.environ, "PYTHONPATH": str(Path_src())},
+        env={**os.environ, "PYTHONPATH": str(SRC)},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 

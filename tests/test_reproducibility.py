@@ -6,9 +6,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from memdev.paths import Paths
-
-from test_tune import memdev, tiny  # noqa: F401  (fixture)
+from conftest import memdev
 
 
 def _train_and_submit(root):

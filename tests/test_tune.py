@@ -8,52 +8,14 @@ import time
 
 import numpy as np
 import optuna
-import pandas as pd
 import pytest
 import yaml
 
 from memdev import config as config_io
 from memdev import tune
 from memdev.errors import MemdevError
-from memdev.paths import Paths
 
-FAST = {"memae": {"epochs": 2, "hidden": [16], "batch_size": 64, "patience": 1},
-        "head": {"epochs": 2, "steps_per_epoch": 3, "batch_size": 32}, "folds": 2, "stacking": "off"}
-
-
-def memdev(root, *args, **kwargs):
-    env = {**os.environ, "PYTHONPATH": str(Path_src())}
-    return subprocess.run([sys.executable, "-m", "memdev", *args, "--root", str(root)],
-                          capture_output=True, text=True, env=env, **kwargs)
-
-
-def Path_src():
-    from pathlib import Path
-
-    return Path(__file__).resolve().parents[1] / "src"
-
-
-@pytest.fixture
-def tiny(tmp_path):
-    """A 240-row labeled competition, preprocessed, with a config for seconds-long trials."""
-    rng = np.random.default_rng(0)
-    y = (rng.random(300) < 0.1).astype(int)
-    X = rng.normal(size=(300, 6)) + 3 * y[:, None]
-    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)]).assign(id=range(300), target=y)
-    raw = tmp_path / "data" / "tiny" / "raw"
-    raw.mkdir(parents=True)
-    frame.iloc[:240].drop(columns=[]).to_csv(raw / "train.csv", index=False)
-    frame.iloc[240:].drop(columns=["target"]).to_csv(raw / "test.csv", index=False)
-    frame.iloc[240:][["id"]].assign(target=0).to_csv(raw / "sample_submission.csv", index=False)
-    assert memdev(tmp_path, "data", "--comp", "tiny").returncode == 0
-    paths = Paths("tiny", tmp_path)
-    data = yaml.safe_load(paths.config.read_text())
-    for key, value in FAST.items():
-        data[key] = {**data[key], **value} if isinstance(value, dict) else value
-    paths.config.write_text(yaml.safe_dump(data))
-    result = memdev(tmp_path, "preprocess", "--comp", "tiny")
-    assert result.returncode == 0, result.stderr
-    return paths
+from conftest import SRC, memdev
 
 
 def completed(paths):
@@ -86,7 +48,7 @@ def test_tuning_resumes_the_same_study_and_writes_the_winner(tiny):
 
 def test_sigkill_mid_study_loses_no_completed_trial(tiny):
     proc = subprocess.Popen([sys.executable, "-m", "memdev", "tune", "--comp", "tiny", "--trials", "50",
-                             "--root", str(tiny.root)], env={**os.environ, "PYTHONPATH": str(Path_src())},
+                             "--root", str(tiny.root)], env={**os.environ, "PYTHONPATH": str(SRC)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while time.time() < deadline:
@@ -109,7 +71,7 @@ def test_sigkill_mid_study_loses_no_completed_trial(tiny):
 
 def test_two_workers_on_one_sqlite_file_share_the_study(tiny):
     procs = [subprocess.Popen([sys.executable, "-m", "memdev", "tune", "--comp", "tiny", "--trials", "2",
-                               "--root", str(tiny.root)], env={**os.environ, "PYTHONPATH": str(Path_src())},
+                               "--root", str(tiny.root)], env={**os.environ, "PYTHONPATH": str(SRC)},
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     for proc in procs:
         _, err = proc.communicate(timeout=600)

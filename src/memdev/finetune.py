@@ -190,7 +190,7 @@ def report(config: Config, summary: dict) -> str:
     lines.append(f"per-fold {config.metric}: " + ", ".join(f"{v:.4f}" for v in spread)
                  + f" (std {np.std(spread):.4f})")
     lines.append(f"threshold: {summary['threshold']['strategy']} -> calls {summary['threshold']['rate']:.2%} of rows anomalous")
-    lines.append("verdict: " + metrics.verdict(summary["metrics"]))
+    lines.append("verdict: " + metrics.verdict(summary["metrics"], config.metric))
     return "\n".join(lines)
 
 

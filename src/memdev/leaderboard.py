@@ -19,10 +19,10 @@ from .tables import read_csv
 
 def score(submission: Path, solution: Path, metric: str | None = None) -> dict[str, dict[str, float]]:
     """Metrics of ``submission`` on each leaderboard half of ``solution``."""
-    sub = read_csv(submission)
-    id_column, target = sub.columns[:2]
+    id_column, target = read_csv(submission).columns[:2]
+    # ids are matched as exact text on both sides ("007" is not "7")
+    sub = read_csv(submission, id_column)
     sol = read_csv(solution, id_column)
-    sub[id_column] = sub[id_column].astype(str)
     if id_column not in sol.columns:
         raise MemdevError(f"{solution}: has no id column {id_column!r} (the submission's first column)")
     sol = sol.rename(columns={sol.columns[1]: "__truth"})
@@ -50,5 +50,5 @@ def show(results: dict) -> str:
     metric = results.pop("metric")
     lines = [metrics.table(results)]
     for half, values in results.items():
-        lines.append(f"{half:<8} {metric} = {values['score']:.4f}: {metrics.verdict(values)}")
+        lines.append(f"{half:<8} {metric} = {values['score']:.4f}: {metrics.verdict(values, metric)}")
     return "\n".join(lines)

@@ -51,7 +51,10 @@ class MemoryUnit(layers.Layer):
         """The sparse, renormalised addressing weights ŵ for each code."""
         similarity = ops.matmul(_unit(code), ops.transpose(_unit(self.memory)))
         weights = ops.softmax(similarity, axis=-1)
-        threshold = self.shrink / self.memory_size
+        # past about 2/N a fresh memory has no weight above λ: every slot would
+        # be shrunk away, the read-out would be 0 and no gradient would flow;
+        # so the best-matching slot always survives
+        threshold = ops.minimum(self.shrink / self.memory_size, 0.999 * ops.max(weights, axis=-1, keepdims=True))
         shifted = weights - threshold
         weights = ops.relu(shifted) * weights / (ops.abs(shifted) + EPSILON)
         return weights / ops.maximum(ops.sum(weights, axis=-1, keepdims=True), EPSILON)

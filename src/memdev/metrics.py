@@ -51,15 +51,24 @@ def primary(metric: str, y: np.ndarray, scores: np.ndarray, labels: np.ndarray |
     return values[{"average_precision": "auc_pr", "roc_auc": "auc_roc"}.get(metric, metric)]
 
 
-def verdict(values: dict[str, float]) -> str:
-    """One line that says plainly whether the model beats calling everything normal."""
+def verdict(values: dict[str, float], metric: str = "f1") -> str:
+    """One line that says plainly whether the model beats calling everything normal.
+
+    Judged on the 0/1 labels when the competition scores labels, and on the
+    ranking (AUC-PR against the prevalence) when it scores ``metric`` on scores.
+    """
     prevalence = values["prevalence"]
-    if "accuracy" in values:
+    if "accuracy" in values and metric in PRIMARY_NEEDS_LABELS:
         lift = values["accuracy_lift"]
-        if values["f1"] == 0.0 or lift <= 0.0:
+        base = values["base_rate_accuracy"]
+        # a lift within one standard error of the base-rate accuracy is noise:
+        # "89.3% accurate" on 1000 rows that are 89.2% normal beats nothing
+        noise = float(np.sqrt(base * (1.0 - base) / max(values.get("rows", 1.0), 1.0)))
+        if values["f1"] == 0.0 or lift <= noise:
+            within = f"; a lift of {lift:+.3f} is within the noise (±{noise:.3f}) of {int(values.get('rows', 0))} rows" if lift > 0 else ""
             return (
-                f"NO BETTER THAN THE BASE RATE: accuracy {values['accuracy']:.3f} vs {values['base_rate_accuracy']:.3f} "
-                f"for calling every row normal; F1 {values['f1']:.3f}"
+                f"NO BETTER THAN THE BASE RATE: accuracy {values['accuracy']:.3f} vs {base:.3f} "
+                f"for calling every row normal; F1 {values['f1']:.3f}{within}"
             )
         return (
             f"beats the base rate: accuracy {values['accuracy']:.3f} vs {values['base_rate_accuracy']:.3f} "

@@ -196,7 +196,7 @@ def _main_report(config: Config, paths: Paths, cv: dict, oof: pd.DataFrame, writ
     ]
     if labeled and "metrics" in cv:
         lines += ["```text", metrics.table({f"{chosen} (OOF)": cv["metrics"]}),
-                  "", "verdict: " + metrics.verdict(cv["metrics"]), "```", ""]
+                  "", "verdict: " + metrics.verdict(cv["metrics"], cv["metric"]), "```", ""]
     else:
         lines += [f"No labels in regime `{cv['regime']}`: no metrics table, no CV metric and no verdict "
                   "against the base rate; the threshold comes from the strategy above, not from labels.", ""]

@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Point file descriptor 2 at /dev/null for the duration.
+
+    TensorFlow's C++ start-up lines (oneDNN, CUDA drivers, absl) ignore
+    TF_CPP_MIN_LOG_LEVEL (tensorflow/tensorflow#100442) and would bury the
+    pipeline's own output; Python exceptions still surface after the block.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "wb") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
 
 def seed_everything(seed: int) -> None:
-    import keras
-    import tensorflow as tf
+    with native_stderr_silenced():
+        import keras
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # probing for a GPU logs natively too
 
     tf.get_logger().setLevel("ERROR")
     keras.utils.set_random_seed(seed)  # Python, NumPy and the backend

@@ -30,7 +30,16 @@ def detect(paths: Paths) -> Config:
     integer = values.notna().all() and bool((values == values.round()).all())
     submission = "label" if integer else "score"
     if target in train.columns:
-        positives = int((train[target].astype(str).str.strip() == "1").sum())
+        labels = train[target].dropna().astype(str).str.strip()
+        numbers = pd.to_numeric(labels, errors="coerce")
+        if numbers.isin([0, 1]).all():  # 0/1, also written as 0.0/1.0
+            positives = int((numbers == 1).sum())
+        else:
+            # labels such as yes/no or -1/1 are still labels: count the rarer
+            # level, so preprocess names the values and suggests a label_map
+            # instead of the labels being silently dropped as "unsupervised"
+            counts = labels.value_counts()
+            positives = int(counts.iloc[-1]) if len(counts) > 1 else 0
         if positives == 0:
             regime = "unsupervised"
         elif positives <= WEAK_MAX_POSITIVES:

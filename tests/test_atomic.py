@@ -1,0 +1,39 @@
+"""Write-then-rename: a failed or interrupted write never leaves a half-written file."""
+
+import pytest
+
+from memdev import atomic
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+    path = tmp_path / "x.npy"
+    path.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_path(path) as tmp:
+            assert tmp.parent == path.parent and tmp.suffix == ".npy" and tmp != path
+            tmp.write_text("half")
+            raise RuntimeError("crash mid-write")
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.npy"]
+
+
+def test_a_successful_write_replaces_the_file_and_creates_folders(tmp_path):
+    path = tmp_path / "a" / "b" / "x.txt"
+    atomic.write_text(path, "new ü")
+    atomic.write_text(path, "newer ü")
+    assert path.read_text(encoding="utf-8") == "newer ü"
+    assert [p.name for p in path.parent.iterdir()] == ["x.txt"]
+
+
+def test_append_line_starts_with_the_header_and_keeps_earlier_lines(tmp_path):
+    path = tmp_path / "ledger.csv"
+    atomic.append_line(path, "1,a", header="n,v")
+    path.write_text(path.read_text().rstrip("\n"))  # a file someone saved without a final newline
+    atomic.append_line(path, "2,b", header="n,v")
+    assert path.read_text() == "n,v\n1,a\n2,b\n"
+
+
+def test_sha256_is_the_hex_digest_of_the_bytes(tmp_path):
+    path = tmp_path / "x"
+    path.write_bytes(b"abc")
+    assert atomic.sha256(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

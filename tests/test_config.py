@@ -1,0 +1,130 @@
+"""The competition config: a YAML file the user edits, checked on load."""
+
+import pytest
+import yaml
+
+from memdev import config as config_io
+from memdev.config import Config
+from memdev.errors import MemdevError
+
+from conftest import fast_config
+
+
+def minimal(**changes) -> dict:
+    data = {"slug": "c", "id_column": "id", "target_column": "y", "submission": "label", "regime": "full", "metric": "f1"}
+    data.update(changes)
+    return data
+
+
+def write_yaml(path, data):
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_save_then_load_gives_back_the_same_config(tmp_path):
+    config = fast_config(seed=7, label_map={"yes": 1, "no": 0}, search_space={"memae.shrink": {"low": 1.0, "high": 2.0}})
+    config.threshold.strategy = "max_normal"
+    config_io.save(config, tmp_path / "config.yaml")
+    loaded = config_io.load(tmp_path / "config.yaml")
+    assert loaded == config
+    assert loaded.digest() == config.digest()
+
+
+def test_saved_config_starts_with_a_comment_for_the_user(tmp_path):
+    config_io.save(fast_config(), tmp_path / "config.yaml")
+    assert (tmp_path / "config.yaml").read_text().startswith("# memdev competition config")
+
+
+def test_keys_left_out_take_the_package_defaults(tmp_path):
+    loaded = config_io.load(write_yaml(tmp_path / "c.yaml", minimal(memae={"epochs": 3})))
+    assert loaded.memae.epochs == 3
+    assert loaded.memae.memory_size == 50 and loaded.head.margin == 5.0 and loaded.folds == 5
+
+
+@pytest.mark.parametrize("data, key", [
+    (minimal(colour="red"), "colour"),
+    (minimal(memae={"epochz": 3}), "epochz"),
+    (minimal(head={"margins": 5}), "margins"),
+    (minimal(threshold={"quantil": 0.9}), "quantil"),
+])
+def test_an_unknown_key_is_an_error_naming_the_key(tmp_path, data, key):
+    path = write_yaml(tmp_path / "c.yaml", data)
+    with pytest.raises(MemdevError, match=f"unknown key '{key}'") as info:
+        config_io.load(path)
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("changes, key, value", [
+    ({"regime": "semi"}, "regime", "semi"),
+    ({"metric": "auc"}, "metric", "auc"),
+    ({"submission": "probability"}, "submission", "probability"),
+    ({"memae": {"optimizer": "lbfgs"}}, "memae.optimizer", "lbfgs"),
+    ({"head": {"optimizer": "Adam!"}}, "head.optimizer", "Adam!"),
+    ({"threshold": {"strategy": "median"}}, "threshold.strategy", "median"),
+    ({"stacking": "maybe"}, "stacking", "maybe"),
+])
+def test_a_bad_value_is_an_error_naming_key_value_and_the_choices(tmp_path, changes, key, value):
+    with pytest.raises(MemdevError, match=f"{key} is '{value}'; expected one of") as info:
+        config_io.load(write_yaml(tmp_path / "c.yaml", minimal(**changes)))
+    assert "," in str(info.value).split("expected one of")[1]
+
+
+def test_a_labeled_regime_without_a_target_column_is_refused():
+    with pytest.raises(MemdevError, match="needs a target column"):
+        Config.from_dict(minimal(target_column=None))
+
+
+def test_fewer_than_two_folds_is_refused():
+    with pytest.raises(MemdevError, match="folds is 1"):
+        Config.from_dict(minimal(folds=1))
+
+
+def test_a_missing_required_key_is_a_memdev_error(tmp_path):
+    data = minimal()
+    del data["metric"]
+    with pytest.raises(MemdevError, match="metric"):
+        config_io.load(write_yaml(tmp_path / "c.yaml", data))
+
+
+def test_a_config_that_is_not_a_mapping_is_refused(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("- just\n- a list\n")
+    with pytest.raises(MemdevError, match="expected a mapping"):
+        config_io.load(path)
+
+
+def test_invalid_yaml_and_a_missing_file_are_memdev_errors(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("slug: [unclosed\n")
+    with pytest.raises(MemdevError, match="not valid YAML"):
+        config_io.load(path)
+    with pytest.raises(MemdevError, match="make data"):
+        config_io.load(tmp_path / "absent.yaml")
+
+
+def test_with_params_replaces_dotted_and_top_level_keys_in_a_copy():
+    config = fast_config()
+    changed = config.with_params({"memae.memory_size": 123, "head.margin": 3.5, "threshold.strategy": "contamination",
+                                  "seed": 9})
+    assert (changed.memae.memory_size, changed.head.margin, changed.threshold.strategy, changed.seed) == (123, 3.5, "contamination", 9)
+    assert config.memae.memory_size == 10 and config.seed == 0  # the original is untouched
+    assert changed.digest() != config.digest()
+
+
+def test_with_params_refuses_an_unknown_parameter_and_checks_values():
+    with pytest.raises(MemdevError, match="unknown parameter 'memae.size'"):
+        fast_config().with_params({"memae.size": 3})
+    with pytest.raises(MemdevError, match="memae.optimizer is 'lbfgs'"):
+        fast_config().with_params({"memae.optimizer": "lbfgs"})
+
+
+def test_load_applies_tuned_parameters_from_best_params(tmp_path):
+    path = write_yaml(tmp_path / "c.yaml", minimal())
+    best = write_yaml(tmp_path / "best_params.yaml", {"study": "s", "trial": 3, "params": {"memae.shrink": 2.5}})
+    assert config_io.load(path, best).memae.shrink == 2.5
+    assert config_io.load(path, tmp_path / "absent.yaml").memae.shrink == 1.0
+
+
+def test_default_threshold_strategy_is_f1_with_labels_and_quantile_without():
+    assert fast_config().threshold_strategy == "f1"
+    assert fast_config(regime="novelty", target_column=None).threshold_strategy == "quantile"
