@@ -70,14 +70,17 @@ submit: $(READY) ## (re)train if needed, write submissions/COMP/<time>_<cv>.csv 
 	@$(MAKE) --no-print-directory -s train COMP=$(COMP) ZIP=$(ZIP)
 	@$(MEMDEV) submit --comp $(COMP) --message "$(MSG)" $(if $(filter 1,$(KAGGLE)),--kaggle)
 
-report: $(CV) ## write data/COMP/reports/ (index.md): CV table and figures, Optuna plots, CV vs leaderboard
-	$(MEMDEV) report --comp $(COMP)
+report: $(CV) ## data/COMP/reports/index.md: CV table and figures, the four studies, Optuna plots, CV vs leaderboard
+	$(MEMDEV) report --studies --comp $(COMP)
 
 lb: $(READY) ## fill public scores into the ledger from Kaggle (or SCORE=0.81 FILE=x.csv by hand)
 	$(MEMDEV) lb --comp $(COMP) $(if $(SCORE),--score $(SCORE)) $(if $(FILE),--file $(FILE))
 
 score: $(READY) ## local leaderboard: SOLUTION=solution.csv against FILE=x.csv, or every ledger row of COMP
 	$(MEMDEV) score $(if $(FILE),$(FILE),--comp $(COMP)) $(SOLUTION)
+
+bench: $(READY) ## pipeline vs IsolationForest/HGB anchors on ../shared/competitions (BENCH_COMPS=a,b); writes BENCHMARKS.md
+	$(PY) -m memdev.bench $(if $(BENCH_COMPS),--comps $(BENCH_COMPS))
 
 test: $(READY) ## run the whole test suite (what CI runs)
 	$(PY) -m pytest

@@ -37,3 +37,16 @@ def test_sha256_is_the_hex_digest_of_the_bytes(tmp_path):
     path = tmp_path / "x"
     path.write_bytes(b"abc")
     assert atomic.sha256(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_a_temporary_left_by_a_killed_writer_is_removed_by_the_next_write(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = tmp_path / f".x.{dead.stdout.strip()}.abc123.npy"
+    live = tmp_path / ".x.1.def456.npy"  # pid 1 is always running: another writer, left alone
+    for path in (orphan, live):
+        path.write_text("half")
+    atomic.write_text(tmp_path / "x.npy", "new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "x.npy"]

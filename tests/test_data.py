@@ -119,7 +119,9 @@ def test_demo_is_a_kaggle_competition_with_target_anomaly_and_about_ten_percent_
     assert 0.08 < train["anomaly"].mean() < 0.12
     test = pd.read_csv(demo.test_csv)
     assert "anomaly" not in test.columns
-    assert list(test.columns) == [c for c in train.columns if c != "anomaly"]
+    assert list(test.columns) == [c for c in train.columns if c not in ("anomaly", "digit")]
+    # the digit is the grouping column of the per-class report: train.csv only
+    assert ((train["digit"] == 0) == (train["anomaly"] == 1)).all()
 
 
 def test_demo_sample_ids_are_the_test_ids(demo):
@@ -144,6 +146,7 @@ def test_demo_config_is_detected_as_a_full_label_competition(demo):
     written = yaml.safe_load(demo.config.read_text())
     assert (written["id_column"], written["target_column"], written["submission"], written["regime"], written["metric"]) == (
         "id", "anomaly", "label", "full", "f1")
+    assert written["group_column"] == "digit"
 
 
 def test_demo_is_the_same_bytes_every_time(tmp_path, demo):

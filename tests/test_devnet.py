@@ -111,3 +111,23 @@ def test_the_assembled_devnet_model_saves_and_loads_with_safe_mode(toy, tmp_path
     loaded = keras.models.load_model(tmp_path / "devnet.keras", compile=False, safe_mode=True)
     np.testing.assert_allclose(loaded.predict(X_new, verbose=0)[:, 0], head.decision_function(X_new), rtol=1e-5, atol=1e-5)
     assert not any(isinstance(layer, keras.layers.Lambda) for layer in loaded._flatten_layers())
+
+
+@pytest.mark.parametrize("inputs, width", [(["error"], 1), (["latent", "error"], 5), (["readout", "features"], 12)])
+def test_the_head_sees_only_the_configured_inputs(inputs, width):
+    X = gaussian_rows(120, seed=5)
+    y = np.r_[np.zeros(110), np.ones(10)].astype(np.int8)
+    memae = MemAEDetector(MemAEConfig(hidden=[8], latent=4, memory_size=10, epochs=1, batch_size=64), seed=0).fit(X[y == 0])
+    head = DevNetHead(HeadConfig(units=4, epochs=1, steps_per_epoch=2, batch_size=16, inputs=inputs), seed=0).fit(memae, X, y)
+    assert head.model_.get_layer("devnet_head").input_shape[-1] == width
+    assert head.decision_function(X).shape == (120,)
+
+
+@pytest.mark.parametrize("inputs", [[], ["latent", "memory"]])
+def test_head_inputs_must_name_known_views(inputs):
+    from memdev.config import Config
+    from memdev.errors import MemdevError
+
+    with pytest.raises(MemdevError, match="head.inputs"):
+        Config(slug="x", id_column="id", target_column="y", submission="label", regime="full", metric="f1",
+               head=HeadConfig(inputs=inputs))

@@ -112,7 +112,8 @@ def demo_project(tmp_path_factory):
     edits): `make train` must fetch the demo's files itself and keep it.
     """
     project = make_project(tmp_path_factory.mktemp("e2e") / "project")
-    config = Config(slug="demo", id_column="id", target_column="anomaly", submission="label", regime="full", metric="f1")
+    config = Config(slug="demo", id_column="id", target_column="anomaly", submission="label", regime="full", metric="f1",
+                    group_column="digit")
     config_path = project / "data" / "demo" / "config.yaml"
     config_io.save(config, config_path)
     edit_config(config_path, FAST)

@@ -46,10 +46,17 @@ def test_tuning_resumes_the_same_study_and_writes_the_winner(tiny):
     assert (tiny.reports / "tune_history.png").stat().st_size > 0
 
 
-def test_sigkill_mid_study_loses_no_completed_trial(tiny):
-    proc = subprocess.Popen([sys.executable, "-m", "memdev", "tune", "--comp", "tiny", "--trials", "50",
-                             "--root", str(tiny.root)], env={**os.environ, "PYTHONPATH": str(SRC)},
+def tune_process(paths):
+    return subprocess.Popen([sys.executable, "-m", "memdev", "tune", "--comp", "tiny", "--trials", "50",
+                             "--root", str(paths.root)], env={**os.environ, "PYTHONPATH": str(SRC)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_ten_sigkills_mid_study_lose_no_completed_trial(tiny):
+    """The first kill comes once two trials are done; nine more at seeded random moments of a run
+    (starting up, opening the study, mid-trial). After each the study loads and keeps every
+    completed trial; a last run adds to it."""
+    proc = tune_process(tiny)
     deadline = time.time() + 240
     while time.time() < deadline:
         time.sleep(2)
@@ -61,12 +68,19 @@ def test_sigkill_mid_study_loses_no_completed_trial(tiny):
                 pass
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    before = {t.number for t in completed(tiny)[1]}
-    assert len(before) >= 2
+    done = {t.number for t in completed(tiny)[1]}
+    assert len(done) >= 2
+    for delay in np.random.default_rng(0).uniform(1, 8, size=9):
+        proc = tune_process(tiny)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        now = {t.number for t in completed(tiny)[1]}
+        assert done <= now
+        done = now
     result = memdev(tiny.root, "tune", "--comp", "tiny", "--trials", "1")
     assert result.returncode == 0, result.stderr
-    after = {t.number for t in completed(tiny)[1]}
-    assert before < after
+    assert done < {t.number for t in completed(tiny)[1]}
 
 
 def test_two_workers_on_one_sqlite_file_share_the_study(tiny):

@@ -17,7 +17,17 @@ STAGES = {
     "finetune": "fit DevNet heads (and the stack) per fold; out-of-fold scores, CV metrics, threshold",
     "train": "preprocess, pretrain and finetune in one go",
     "tune": "Optuna search of memory size, optimizer, learning rates and comparator threshold; writes best_params.yaml",
-    "report": "write data/<slug>/reports/: CV table, PR curve, F1 vs threshold, histograms, folds, CV vs LB",
+    "report": "write data/<slug>/reports/ (index.md): CV table, PR curve, F1 vs threshold, histograms, folds, CV vs LB",
+    "compare": "after `make train`: plain, deep and convolutional AEs and the MemAE on the same folds, AUC-ROC/AUC-PR "
+               "by epoch budget (needs labels); writes reports/compare.md",
+    "outliers": "after `make train`: training rows ranked by out-of-fold MemAE error, with the features behind each "
+                "row's error; writes reports/outliers.md",
+    "scorers": "after `make train`: reconstruction error, latent nearest-centroid distance, addressing entropy and "
+               "DevNet deviation (the config's scorers) compared; writes reports/scorers.md",
+    "groups": "after `make train`: precision and recall per group of train.csv at the max-normal + margin threshold; "
+              "writes reports/groups.md",
+    "synth": "write a synthetic competition of any size into data/<slug>/raw/ (test.csv gets a quarter as many "
+             "rows; hidden labels in data/<slug>/<slug>.solution.csv) and detect its config",
     "submit": "score test.csv, validate and write the submission CSV, add a ledger row",
     "score": "score a submission against a solution file (Public/Private halves), or with --comp every submission in the ledger",
     "lb": "fill public scores into the ledger from `kaggle competitions submissions`, or record one by hand",
@@ -26,7 +36,7 @@ STAGES = {
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="memdev", description=__doc__.split("\n")[0].strip("`"))
+    top = argparse.ArgumentParser(prog="memdev", description=__doc__.split("\n")[0].replace("``", ""))
     top.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = top.add_subparsers(dest="stage", required=True, metavar="STAGE")
     for stage, text in STAGES.items():
@@ -46,12 +56,28 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--root", type=Path, default=Path("."), help="project root holding data/ and submissions/")
         if stage == "data":
             p.add_argument("--zip", help="a Kaggle-format zip to unpack instead of downloading")
+        if stage == "synth":
+            p.add_argument("--rows", type=int, required=True, help="rows of train.csv (--comp is required too)")
+            p.add_argument("--columns", type=int, default=50, help="feature columns besides id and target (default 50)")
+            p.add_argument("--categorical", type=int, default=5, help="how many of them are categorical (default 5)")
+            p.add_argument("--rate", type=float, default=0.02, help="share of anomalous rows (default 0.02)")
+            p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         if stage == "submit":
             p.add_argument("--message", default="", help="a note for the ledger (default: model, CV, trial, commit)")
             p.add_argument("--kaggle", action="store_true", help="also upload with `kaggle competitions submit`")
         if stage == "lb":
             p.add_argument("--score", help="a public score to record by hand (with --file)")
             p.add_argument("--file", help="the submission CSV the score belongs to")
+        if stage == "report":
+            p.add_argument("--studies", action="store_true",
+                           help="first run compare, outliers, scorers and (with a group_column) groups, as `make report` does")
+        if stage == "compare":
+            p.add_argument("--epochs", default="1,5,10", help="comma-separated epoch budgets (default 1,5,10)")
+            p.add_argument("--folds", type=int, default=2, help="how many of the CV folds to evaluate (default 2)")
+        if stage == "outliers":
+            p.add_argument("--top", type=int, default=20, help="how many of the highest-scoring rows to list (default 20)")
+        if stage == "groups":
+            p.add_argument("--column", help="the column of train.csv to group by (default: the config's group_column)")
         if stage == "tune":
             p.add_argument("--trials", type=int, default=6, help="trials to add to the study (default 6)")
             p.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
@@ -104,6 +130,13 @@ def run(args: argparse.Namespace) -> None:
 
         data.fetch(paths, args.zip)
         return
+    if args.stage == "synth":
+        from . import synthetic
+
+        if args.comp == "demo":
+            raise MemdevError("name the synthetic competition with --comp SLUG; the demo's files are left alone")
+        synthetic.generate(paths, args.rows, args.columns, args.categorical, args.rate, args.seed)
+        return
     if args.stage == "lb":
         from . import ledger
 
@@ -117,13 +150,17 @@ def run(args: argparse.Namespace) -> None:
         return
     # tuning starts from the user's config, not from an earlier winner
     config = config_io.load(paths.config, None if args.stage == "tune" else paths.best_params)
+    if args.stage == "preprocess":  # fits no model: spare it TensorFlow's seconds-long import
+        from . import preprocess
+
+        preprocess.run(config, paths)
+        return
     from . import runtime
 
     runtime.seed_everything(config.seed)
     from . import finetune, preprocess, pretrain, report, submit, tune
 
     stages = {
-        "preprocess": [preprocess.run],
         "pretrain": [pretrain.run],
         "finetune": [finetune.run],
         "train": [preprocess.run, pretrain.run, finetune.run],
@@ -131,11 +168,34 @@ def run(args: argparse.Namespace) -> None:
     if args.stage == "submit":
         submit.run(config, paths, args.message, args.kaggle)
         return
-    if args.stage == "report":
-        print(report.run(config, paths))
+    if args.stage in ("report", "compare", "outliers", "scorers", "groups"):
+        from . import studies
+
+        if args.stage == "compare":
+            studies.compare(config, paths, args.folds, _epochs(args.epochs))
+        elif args.stage == "outliers":
+            studies.outliers(config, paths, args.top)
+        elif args.stage == "scorers":
+            studies.scorers(config, paths)
+        elif args.stage == "groups":
+            studies.groups(config, paths, args.column)
+        else:
+            if args.studies:
+                studies.run_all(config, paths)
+            print(report.run(config, paths))
         return
     if args.stage == "tune":
         tune.run(config, paths, args.trials, args.timeout, args.storage)
         return
     for stage in stages[args.stage]:
         stage(config, paths)
+
+
+def _epochs(text: str) -> tuple[int, ...]:
+    try:
+        epochs = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        epochs = ()
+    if not epochs or min(epochs) < 1:
+        raise MemdevError(f"--epochs {text!r}: give positive whole numbers separated by commas, e.g. 1,5,10")
+    return epochs

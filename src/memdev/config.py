@@ -25,6 +25,7 @@ METRICS = ("f1", "average_precision", "roc_auc", "accuracy", "mcc", "balanced_ac
 THRESHOLD_STRATEGIES = ("f1", "quantile", "contamination", "max_normal")
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "adadelta", "adagrad", "nadam")
 STACKING = ("auto", "on", "off")
+SCORERS = ("reconstruction", "latent_distance", "addressing_entropy", "devnet")
 
 
 @dataclass
@@ -55,8 +56,9 @@ class HeadConfig:
     epochs: int = 30
     batch_size: int = 256
     steps_per_epoch: int = 20
-    # what the head sees; each is one of "latent", "readout", "error", "features"
-    inputs: list[str] = field(default_factory=lambda: ["latent", "readout", "error", "features"])
+    # what the head sees, any of "latent", "readout", "error", "features"; on CV
+    # the features alone did best (the MemAE's views added nothing): BENCHMARKS.md
+    inputs: list[str] = field(default_factory=lambda: ["features"])
 
 
 @dataclass
@@ -90,6 +92,15 @@ class Config:
     threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
     # overrides of the tuning search space, see memdev.tune
     search_space: dict[str, Any] = field(default_factory=dict)
+    # a column of train.csv naming each row's group (a class, a source) for the
+    # per-group report; never a feature, since it may encode the label
+    group_column: str | None = None
+    # the scores `memdev scorers` compares, any of SCORERS
+    scorers: list[str] = field(default_factory=lambda: list(SCORERS))
+    # a train.csv above this many MiB is read, fitted and transformed in chunks
+    # (bounded memory); the transformer then sees at most fit_rows random rows
+    chunked_from_mb: int = 256
+    fit_rows: int = 1_000_000
 
     def __post_init__(self) -> None:
         checks = [
@@ -109,9 +120,16 @@ class Config:
             raise MemdevError(f"config: regime {self.regime!r} needs a target column, and there is none")
         if self.folds < 2:
             raise MemdevError(f"config: folds is {self.folds}; cross-validation needs at least 2")
+        if not self.head.inputs:
+            raise MemdevError("config: head.inputs is empty; list any of latent, readout, error, features")
         for name in self.head.inputs:
             if name not in ("latent", "readout", "error", "features"):
                 raise MemdevError(f"config: head.inputs has {name!r}; expected latent, readout, error or features")
+        for name in self.scorers:
+            if name not in SCORERS:
+                raise MemdevError(f"config: scorers has {name!r}; expected any of {', '.join(SCORERS)}")
+        if self.group_column is not None and self.group_column in (self.id_column, self.target_column):
+            raise MemdevError(f"config: group_column {self.group_column!r} is the id or target column")
 
     @property
     def labeled(self) -> bool:

@@ -6,11 +6,13 @@ Three sources: a Kaggle-format zip, the kaggle CLI, or the built-in demo
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -19,6 +21,7 @@ import pandas as pd
 from . import atomic, config as config_io, kaggle_cli, schema
 from .errors import MemdevError
 from .paths import Paths
+from .tables import read_csv
 
 REQUIRED = ("train.csv", "test.csv", "sample_submission.csv")
 # Refuse archives that would unpack to more than this, or that compress
@@ -30,7 +33,7 @@ MAX_RATIO = 200
 def fetch(paths: Paths, zip_path: str | None = None) -> None:
     """Fill ``paths.raw`` from a zip, the kaggle CLI or the demo; write the config."""
     if zip_path:
-        unpack(Path(zip_path), paths.raw)
+        unpack(Path(zip_path), paths.raw, REQUIRED)
     elif all((paths.raw / name).exists() for name in REQUIRED):
         print(f"using the competition files already in {paths.raw}")
     elif paths.slug == "demo":
@@ -44,6 +47,8 @@ def fetch(paths: Paths, zip_path: str | None = None) -> None:
         print(f"kept your config {paths.config} (delete it to detect the schema again)")
         return
     config = schema.detect(paths)
+    if paths.slug == "demo" and "digit" in read_csv(paths.train_csv, config.id_column).columns:
+        config.group_column = "digit"  # the per-class report of the founding study; never a feature
     config_io.save(config, paths.config)
     print(
         f"{paths.config}: id {config.id_column!r}, target {config.target_column!r}, "
@@ -51,8 +56,14 @@ def fetch(paths: Paths, zip_path: str | None = None) -> None:
     )
 
 
-def unpack(zip_path: Path, target: Path) -> None:
-    """Extract a Kaggle zip into ``target``, refusing anything that escapes it."""
+def unpack(zip_path: Path, target: Path, required: tuple[str, ...] = ()) -> None:
+    """Extract a Kaggle zip into ``target``, refusing anything that escapes it.
+
+    Entries ending in ``.gz`` (how Kaggle ships large tables) are decompressed
+    on the way. Sizes are checked twice: as the archive declares them before
+    anything is written, then as the bytes actually come out, since a hostile
+    archive can declare anything. Files named in ``required`` must be there.
+    """
     if not zip_path.exists():
         raise MemdevError(f"{zip_path}: no such file")
     try:
@@ -60,33 +71,57 @@ def unpack(zip_path: Path, target: Path) -> None:
     except zipfile.BadZipFile:
         raise MemdevError(f"{zip_path}: not a zip file") from None
     with archive:
-        members = archive.infolist()
-        total = 0
+        members = [info for info in archive.infolist() if not info.is_dir()]
         for info in members:
             name = PurePosixPath(info.filename.replace("\\", "/"))
             if name.is_absolute() or ".." in name.parts or (info.filename[1:2] == ":"):
                 raise MemdevError(f"{zip_path}: entry {info.filename!r} points outside the target folder; refused")
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise MemdevError(f"{zip_path}: entry {info.filename!r} is a symbolic link; refused")
-            total += info.file_size
-            if info.compress_size and info.file_size / info.compress_size > MAX_RATIO and info.file_size > 1 << 20:
-                raise MemdevError(
-                    f"{zip_path}: entry {info.filename!r} expands {info.file_size // info.compress_size}x; "
-                    f"refused as a likely decompression bomb"
-                )
+            _check_size(zip_path, info.filename, info.file_size, info.compress_size)
+        names = {PurePosixPath(info.filename).name.removesuffix(".gz") for info in members}
+        missing = [name for name in required if name not in names]
+        if missing:
+            raise MemdevError(f"{zip_path}: missing {', '.join(missing)} (a Kaggle competition ships all of {', '.join(required)})")
+        total = sum(info.file_size for info in members)
         if total > MAX_UNPACKED_BYTES:
             raise MemdevError(f"{zip_path}: would unpack to {total / 2**30:.1f} GiB; refused (limit {MAX_UNPACKED_BYTES >> 30} GiB)")
         target.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
             for info in members:
-                if info.is_dir():
-                    continue
-                out = Path(tmp) / PurePosixPath(info.filename).name
-                with archive.open(info) as src, open(out, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
+                name = PurePosixPath(info.filename).name
+                try:
+                    with archive.open(info) as src:
+                        if name.endswith(".gz"):
+                            with gzip.open(src) as inner:
+                                _extract(inner, Path(tmp) / name[:-3], zip_path, info)
+                        else:
+                            _extract(src, Path(tmp) / name, zip_path, info)
+                except (zipfile.BadZipFile, gzip.BadGzipFile, EOFError, zlib.error) as exc:
+                    raise MemdevError(f"{zip_path}: entry {info.filename!r} is truncated or corrupt ({exc}); "
+                                      f"download it again") from None
             for path in Path(tmp).iterdir():
                 os.replace(path, target / path.name)
     print(f"unpacked {zip_path} into {target}")
+
+
+def _check_size(zip_path: Path, entry: str, size: int, compressed: int) -> None:
+    if compressed and size / compressed > MAX_RATIO and size > 1 << 20:
+        raise MemdevError(
+            f"{zip_path}: entry {entry!r} expands {size // compressed}x; refused as a likely decompression bomb"
+        )
+    if size > MAX_UNPACKED_BYTES:
+        raise MemdevError(f"{zip_path}: entry {entry!r} unpacks to over {MAX_UNPACKED_BYTES >> 30} GiB; refused")
+
+
+def _extract(src, out: Path, zip_path: Path, info: zipfile.ZipInfo) -> None:
+    """Copy ``src`` to ``out``, re-checking the size limits as the bytes come."""
+    written = 0
+    with open(out, "wb") as dst:
+        for block in iter(lambda: src.read(1 << 20), b""):
+            written += len(block)
+            _check_size(zip_path, info.filename, written, info.compress_size)
+            dst.write(block)
 
 
 def download(paths: Paths) -> None:
@@ -96,7 +131,7 @@ def download(paths: Paths) -> None:
         paths.raw.mkdir(parents=True, exist_ok=True)
         for path in files:
             if path.suffix == ".zip":
-                unpack(path, paths.raw)
+                unpack(path, paths.raw, REQUIRED)
             elif path.suffix == ".csv":
                 shutil.move(str(path), paths.raw / path.name)
 
@@ -106,8 +141,10 @@ def write_demo(paths: Paths, anomaly_digit: int = 0, seed: int = 0) -> None:
 
     Follows the founding tutorials: the held-out digit (about 10% of rows) is
     the anomaly class. Written in Kaggle's format, split 70/30 stratified,
-    plus ``solution.csv`` (with the digit, for per-class reports) that only
-    ``memdev score`` and reports read.
+    plus ``solution.csv`` that only ``memdev score`` reads. train.csv also
+    carries each row's ``digit``: the config's ``group_column`` for the
+    per-class report, which preprocessing keeps out of the features (it
+    gives the label away).
     """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -120,7 +157,7 @@ def write_demo(paths: Paths, anomaly_digit: int = 0, seed: int = 0) -> None:
     train_idx, test_idx = train_test_split(
         np.arange(len(features)), test_size=0.3, stratify=anomaly, random_state=seed
     )
-    train = features.iloc[train_idx].assign(anomaly=anomaly[train_idx])
+    train = features.iloc[train_idx].assign(digit=digits.target[train_idx], anomaly=anomaly[train_idx])
     test = features.iloc[test_idx].sort_values("id")
     solution = pd.DataFrame({"id": features["id"], "anomaly": anomaly, "digit": digits.target}).iloc[test_idx]
     solution = solution.sort_values("id")

@@ -1,10 +1,12 @@
 """DevNet fine-tuning (Pang et al., KDD 2019) on the frozen MemAE encoder.
 
-A small head maps what the frozen MemAE sees of a row (latent code, memory
-read-out, reconstruction error, and optionally the features themselves) to
-an anomaly score φ(x), trained with the deviation loss against a N(0, 1)
-reference: normal rows are pulled to the reference mean, labeled anomalies
-pushed at least ``margin`` standard deviations above it.
+A small head maps the views of a row chosen by ``head.inputs`` (the frozen
+MemAE's latent code, memory read-out and reconstruction error, and the
+features themselves) to an anomaly score φ(x), trained with the deviation
+loss against a N(0, 1) reference: normal rows are pulled to the reference
+mean, labeled anomalies pushed at least ``margin`` standard deviations above
+it. The default is the features alone: in the head-input ablation
+(BENCHMARKS.md) none of the MemAE's views improved the cross-validated score.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from .config import HeadConfig
 from .memae import MemAEDetector, extractor, optimizer
 
 VARIANCE_FLOOR = 0.01
+BLOCK_ROWS = 65536
 
 
 @keras.saving.register_keras_serializable(package="memdev")
@@ -70,10 +73,28 @@ class BalancedBatches(keras.utils.PyDataset):
         self._draw()
 
 
-def head_inputs(parts: dict[str, np.ndarray], X: np.ndarray, names: list[str]) -> np.ndarray:
-    """Concatenate the chosen views of the frozen MemAE (and the features)."""
-    views = {**parts, "features": np.asarray(X)}
-    return np.concatenate([views[name] for name in names], axis=1).astype(np.float32)
+def head_inputs(parts: dict[str, np.ndarray], X: np.ndarray, names: list[str],
+                rows: np.ndarray | None = None) -> np.ndarray:
+    """Join the chosen views of the frozen MemAE (and the features of ``X[rows]``) side by side.
+
+    Filled in place, block by block: on millions of rows a copy of ``X[rows]``
+    beside the result would double the memory this needs.
+    """
+    views = {**parts, "features": X}
+    edges = np.cumsum([0] + [views[name].shape[1] for name in names])
+    out = np.empty((len(X) if rows is None else len(rows), edges[-1]), dtype=np.float32)
+    for name, start, stop in zip(names, edges[:-1], edges[1:]):
+        if name == "features" and rows is not None:
+            for i in range(0, len(rows), BLOCK_ROWS):
+                out[i:i + BLOCK_ROWS, start:stop] = X[rows[i:i + BLOCK_ROWS]]
+        else:
+            out[:, start:stop] = views[name]
+    return out
+
+
+def column_variance(inputs: np.ndarray, block: int = 16) -> np.ndarray:
+    """``inputs.var(axis=0)``, the same numbers, a few columns at a time (a bounded temporary)."""
+    return np.concatenate([inputs[:, j:j + block].var(axis=0) for j in range(0, inputs.shape[1], block)])
 
 
 class DevNetHead:
@@ -89,16 +110,17 @@ class DevNetHead:
         self.seed = seed
         self.verbose = verbose
 
-    def fit(self, memae: MemAEDetector, X: np.ndarray, y: np.ndarray) -> "DevNetHead":
+    def fit(self, memae: MemAEDetector, X: np.ndarray, y: np.ndarray, rows: np.ndarray | None = None) -> "DevNetHead":
+        """Train on ``X[rows]`` (all rows by default); ``y`` holds those rows' labels."""
         cfg = self.config
         keras.utils.set_random_seed(self.seed)
         frozen = extractor(memae.model_)
         frozen.trainable = False
-        inputs = head_inputs(memae.features(X), X, cfg.inputs)
+        inputs = head_inputs(memae.features(X, rows), X, cfg.inputs, rows)
         # a column (nearly) constant in this fold would be divided by ~0 and blow
         # up on held-out rows: floor its standard deviation at 0.1
         normalise = layers.Normalization(
-            mean=inputs.mean(axis=0), variance=np.maximum(inputs.var(axis=0), VARIANCE_FLOOR), name="normalise"
+            mean=inputs.mean(axis=0), variance=np.maximum(column_variance(inputs), VARIANCE_FLOOR), name="normalise"
         )
         head = keras.Sequential(
             [keras.Input((inputs.shape[1],)), normalise,

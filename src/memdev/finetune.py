@@ -34,7 +34,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from . import atomic, manifest, metrics, preprocess, threshold
 from .config import Config
 from .devnet import DevNetHead
-from .memae import MemAEDetector
+from .memae import PREDICT_BATCH, MemAEDetector, RowBatches
 from .paths import Paths
 
 
@@ -46,13 +46,14 @@ class FoldModels:
     devnet: keras.Model | None = None
     stack: HistGradientBoostingClassifier | None = None
 
-    def score(self, X: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
-        parts = self.memae.features(X)
+    def score(self, X: np.ndarray, names: list[str], rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Scores of ``X[rows]`` (all rows by default), streamed batch by batch where a model allows."""
+        parts = self.memae.features(X, rows)
         out = {"memae": parts["error"][:, 0]}
         if "devnet" in names:
-            out["devnet"] = self.devnet.predict(X, batch_size=8192, verbose=0)[:, 0]
+            out["devnet"] = self.devnet.predict(RowBatches(X, rows, PREDICT_BATCH), verbose=0)[:, 0]
         if "stack" in names:
-            out["stack"] = self.stack.predict_proba(stack_inputs(X, parts))[:, 1]
+            out["stack"] = self.stack.predict_proba(stack_inputs(X if rows is None else X[rows], parts))[:, 1]
         return out
 
 
@@ -75,13 +76,15 @@ def stack_inputs(X: np.ndarray, parts: dict[str, np.ndarray]) -> np.ndarray:
     return np.concatenate([np.asarray(X), parts["latent"], parts["error"]], axis=1)
 
 
-def fit_fold(config: Config, memae: MemAEDetector, X: np.ndarray, y: np.ndarray, names: list[str]) -> FoldModels:
+def fit_fold(config: Config, memae: MemAEDetector, X: np.ndarray, y: np.ndarray, names: list[str],
+             rows: np.ndarray | None = None) -> FoldModels:
+    """Fit the candidates on ``X[rows]`` (all rows by default); ``y`` holds those rows' labels."""
     models = FoldModels(memae)
     if "devnet" in names:
-        models.devnet = DevNetHead(config.head, seed=config.seed).fit(memae, X, y).model_
+        models.devnet = DevNetHead(config.head, seed=config.seed).fit(memae, X, y, rows).model_
     if "stack" in names:
         stack = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.06, random_state=config.seed)
-        models.stack = stack.fit(stack_inputs(X, memae.features(X)), y)
+        models.stack = stack.fit(stack_inputs(X if rows is None else X[rows], memae.features(X, rows)), y)
     return models
 
 
@@ -94,8 +97,8 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes, on_fold=None
     for fold, _, memae in memaes:
         train = np.flatnonzero(folds != fold)
         held_out = np.flatnonzero(folds == fold)
-        models = fit_fold(config, memae, np.asarray(X[train]), y[train], fitted)
-        for name, scores in models.score(np.asarray(X[held_out]), fitted).items():
+        models = fit_fold(config, memae, X, y[train], fitted, train)
+        for name, scores in models.score(X, fitted, held_out).items():
             oof[name][held_out] = scores
         result.folds.append(models)
         if on_fold:

@@ -25,10 +25,12 @@ def _key(paths: Paths, path: Path) -> str:
     return str(Path(path).relative_to(paths.comp))
 
 
-def record(paths: Paths, files: list[Path]) -> None:
+def record(paths: Paths, files: list[Path], staged: dict[Path, Path] | None = None) -> None:
+    """Record the sha256 of ``files``; ``staged`` maps any not yet renamed into place to their temporary."""
+    staged = staged or {}
     entries = _read(paths)
     for path in files:
-        entries[_key(paths, path)] = atomic.sha256(path)
+        entries[_key(paths, path)] = atomic.sha256(staged.get(path, path))
     atomic.write_text(paths.manifest, json.dumps(entries, indent=1, sort_keys=True))
 
 

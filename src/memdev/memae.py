@@ -18,6 +18,7 @@ from keras import layers, ops
 from .config import MemAEConfig
 
 EPSILON = 1e-12
+PREDICT_BATCH = 8192
 
 
 @keras.saving.register_keras_serializable(package="memdev")
@@ -142,27 +143,29 @@ class MemAEDetector:
         self.seed = seed
         self.verbose = verbose
 
-    def fit(self, X: np.ndarray, callbacks: list | None = None) -> "MemAEDetector":
+    def fit(self, X: np.ndarray, rows: np.ndarray | None = None, callbacks: list | None = None) -> "MemAEDetector":
+        """Fit on ``X[rows]`` (all rows by default), batch by batch: X may be a memory map."""
         cfg = self.config
         keras.utils.set_random_seed(self.seed)
         self.model_, self.extractor_ = build(X.shape[1], cfg), None
         self.model_.compile(optimizer=optimizer(cfg.optimizer, cfg.learning_rate), loss="mse")
-        X_fit, X_val = _split(np.asarray(X, dtype=np.float32), cfg.validation_split, self.seed)
+        fit_rows, val_rows = _split(_rows(X, rows), cfg.validation_split, self.seed)
         stop = keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True, min_delta=1e-5)
         history = self.model_.fit(
-            X_fit, X_fit,
-            validation_data=(X_val, X_val) if len(X_val) else None,
-            epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=True,
-            callbacks=[stop] + (callbacks or []) if len(X_val) else callbacks,
+            RowBatches(X, fit_rows, cfg.batch_size, seed=self.seed, target=True),
+            validation_data=RowBatches(X, val_rows, PREDICT_BATCH, target=True) if len(val_rows) else None,
+            epochs=cfg.epochs,
+            callbacks=[stop] + (callbacks or []) if len(val_rows) else callbacks,
             verbose=self.verbose,
         )
         self.history_ = history.history
         return self
 
-    def features(self, X: np.ndarray, batch_size: int = 8192) -> dict[str, np.ndarray]:
+    def features(self, X: np.ndarray, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Latent code, memory read-out and error of ``X[rows]`` (all rows by default)."""
         if getattr(self, "extractor_", None) is None:
             self.extractor_ = extractor(self.model_)
-        code, readout, error = self.extractor_.predict(X, batch_size=batch_size, verbose=0)
+        code, readout, error = self.extractor_.predict(RowBatches(X, rows, PREDICT_BATCH), verbose=0)
         return {"latent": code, "readout": readout, "error": error}
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
@@ -183,7 +186,44 @@ class MemAEDetector:
         return detector
 
 
-def _split(X: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    n_val = int(len(X) * share) if len(X) >= 20 else 0
-    order = np.random.default_rng(seed).permutation(len(X))
-    return X[order[n_val:]], X[order[:n_val]]
+def _split(rows: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    n_val = int(len(rows) * share) if len(rows) >= 20 else 0
+    order = np.random.default_rng(seed).permutation(rows)
+    return order[n_val:], order[:n_val]
+
+
+def _rows(X: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    return np.arange(len(X)) if rows is None else np.asarray(rows)
+
+
+class RowBatches(keras.utils.PyDataset):
+    """Batches of ``X[rows]`` sliced one at a time, so X may be a memory map
+    bigger than RAM and is never copied or turned into one big tensor.
+
+    With a ``seed`` the rows are reshuffled every epoch (reproducibly);
+    ``target=True`` yields (x, x) for an autoencoder.
+    """
+
+    def __init__(self, X: np.ndarray, rows: np.ndarray | None, batch_size: int, seed: int | None = None,
+                 target: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.X, self.rows, self.batch_size = X, _rows(X, rows), batch_size
+        self.seed, self.target, self.epoch = seed, target, 0
+        self.order = self._order()
+
+    def _order(self) -> np.ndarray:
+        if self.seed is None:
+            return self.rows
+        return np.random.default_rng([self.seed, self.epoch]).permutation(self.rows)
+
+    def __len__(self) -> int:
+        return -(-len(self.rows) // self.batch_size)
+
+    def __getitem__(self, i: int):
+        # sorted rows read a memory map front to back
+        x = np.asarray(self.X[np.sort(self.order[i * self.batch_size:(i + 1) * self.batch_size])], dtype=np.float32)
+        return (x, x) if self.target else x
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        self.order = self._order()

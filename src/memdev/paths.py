@@ -47,6 +47,11 @@ class Paths:
         """The demo's hidden labels: for `memdev score`, never read by the pipeline."""
         return self.comp / "solution.csv"
 
+    @property
+    def solution(self) -> Path:
+        """A synthetic competition's hidden labels, named as in ../shared/competitions."""
+        return self.comp / f"{self.slug}.solution.csv"
+
     # preprocess stage
     @property
     def features(self) -> Path:

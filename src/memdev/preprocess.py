@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import pickle
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_selection import VarianceThreshold
 from sklearn.impute import SimpleImputer
@@ -24,11 +27,13 @@ from . import atomic, manifest, schema
 from .config import Config
 from .errors import MemdevError
 from .paths import Paths
-from .tables import read_csv
+from .tables import dialect, header, read_csv
 
 # A text column whose values are at least this share numbers is a numeric
 # column with a few broken cells, not a categorical one.
 NUMERIC_SHARE = 0.9
+# Bytes of CSV per streamed chunk of a large file (about 70,000 rows of 50 columns).
+CHUNK_BYTES = 32 << 20
 
 
 def build_transformer(numeric: list[str], categorical: list[str]) -> Pipeline:
@@ -53,41 +58,44 @@ def build_transformer(numeric: list[str], categorical: list[str]) -> Pipeline:
 
 def feature_columns(train: pd.DataFrame, test: pd.DataFrame, config: Config, paths: Paths) -> tuple[list[str], list[str]]:
     """Split the shared columns into numeric and categorical, checking both files agree."""
-    drop = {config.id_column, config.target_column}
+    # the group column may encode the label (the demo's digit): reports only, never a feature
+    drop = {config.id_column, config.target_column, config.group_column}
     train_cols = [c for c in train.columns if c not in drop]
     test_cols = [c for c in test.columns if c not in drop]
-    missing = [c for c in train_cols if c not in test_cols]
-    extra = [c for c in test_cols if c not in train_cols]
+    in_train, in_test = set(train_cols), set(test_cols)
+    missing = [c for c in train_cols if c not in in_test]
+    extra = [c for c in test_cols if c not in in_train]
     if missing:
         raise MemdevError(f"{paths.test_csv}: column {missing[0]!r} of train.csv is missing from test.csv")
     if extra:
         raise MemdevError(f"{paths.test_csv}: column {extra[0]!r} is not in train.csv")
     if not train_cols:
         raise MemdevError(f"{paths.train_csv}: no feature columns besides id and target")
-    numeric, categorical = [], []
-    for column in train_cols:
-        for frame, path in ((train, paths.train_csv), (test, paths.test_csv)):
-            if frame[column].isna().all() and len(frame) > 0:
-                raise MemdevError(
-                    f"{path}: column {column!r} is entirely empty; remove it from train.csv and test.csv"
-                )
-        series = train[column]
-        if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
-            _refuse_broken_numbers(train, column, paths.train_csv)
-            categorical.append(column)
-        else:
-            numeric.append(column)
-    for column in numeric:
-        for frame, path in ((train, paths.train_csv), (test, paths.test_csv)):
-            values = pd.to_numeric(frame[column], errors="coerce")
-            if not pd.api.types.is_numeric_dtype(frame[column]):
-                bad = frame[column][values.isna() & frame[column].notna()]
-                raise MemdevError(f"{path}: column {column!r} is numeric in train.csv but has {bad.iloc[0]!r} at row {bad.index[0] + 2}")
-            infinite = np.isinf(values.to_numpy(dtype=float))
-            if infinite.any():
-                row = int(np.flatnonzero(infinite)[0])
-                raise MemdevError(f"{path}: column {column!r} has {values.iloc[row]} at row {row + 2}; replace infinities with a number or leave the cell empty")
+    # column-wise checks run on whole frames: a competition may have 10,000 columns
+    for frame, path in ((train, paths.train_csv), (test, paths.test_csv)):
+        empty = frame[train_cols].isna().all() & (len(frame) > 0)
+        if empty.any():
+            raise MemdevError(
+                f"{path}: column {empty.idxmax()!r} is entirely empty; remove it from train.csv and test.csv"
+            )
+    types = train.dtypes
+    numeric = [c for c in train_cols if _is_number(types[c])]
+    categorical = [c for c in train_cols if not _is_number(types[c])]
+    for column in categorical:
+        _refuse_broken_numbers(train, column, paths.train_csv)
+    for frame, path in ((train, paths.train_csv), (test, paths.test_csv)):
+        types = frame.dtypes
+        text = [c for c in numeric if not _is_number(types[c])]
+        if text:
+            values = frame[text[0]]
+            bad = values[pd.to_numeric(values, errors="coerce").isna() & values.notna()]
+            raise MemdevError(f"{path}: column {text[0]!r} is numeric in train.csv but has {bad.iloc[0]!r} at row {bad.index[0] + 2}")
+        _refuse_infinities(frame, numeric, path)
     return numeric, categorical
+
+
+def _is_number(dtype) -> bool:
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
 
 
 def _refuse_broken_numbers(frame: pd.DataFrame, column: str, path) -> None:
@@ -102,15 +110,13 @@ def _refuse_broken_numbers(frame: pd.DataFrame, column: str, path) -> None:
 
 
 def run(config: Config, paths: Paths) -> None:
+    if paths.train_csv.exists() and paths.train_csv.stat().st_size > config.chunked_from_mb << 20:
+        run_chunked(config, paths)
+        return
     train = read_csv(paths.train_csv, config.id_column)
     test = read_csv(paths.test_csv, config.id_column)
     sample = read_csv(paths.sample_csv, config.id_column)
-    if len(train) < config.folds:
-        raise MemdevError(
-            f"{paths.train_csv}: has {len(train)} rows; {config.folds}-fold cross-validation needs at least {config.folds}"
-        )
-    if len(test) == 0:
-        raise MemdevError(f"{paths.test_csv}: has a header but no rows")
+    check_rows(len(train), len(test), config, paths)
     check_ids(test, sample, config, paths)
     y = schema.target_vector(train, config, paths.train_csv)
     numeric, categorical = feature_columns(train, test, config, paths)
@@ -120,27 +126,151 @@ def run(config: Config, paths: Paths) -> None:
     for name, array in (("X_train", x_train), ("X_test", x_test)):
         if not np.isfinite(array).all():
             raise MemdevError(f"{name}: non-finite features after preprocessing; a column overflows float32")
-    for path, array in ((paths.x_train, x_train), (paths.x_test, x_test), (paths.y_train, y)):
-        with atomic.atomic_path(path) as tmp:
-            np.save(tmp, array)
+    with atomic.atomic_path(paths.x_test) as tmp:
+        np.save(tmp, x_test)
+    # X_train.npy is the Makefile's target for this stage, so it is renamed into
+    # place last: a run killed before then is re-run by make, never half-used
+    with atomic.atomic_path(paths.x_train) as tmp:
+        np.save(tmp, x_train)
+        finish(config, paths, transformer, numeric, categorical, y, test[[config.id_column]], x_train.shape[1],
+               len(x_test), tmp)
+
+
+def run_chunked(config: Config, paths: Paths) -> None:
+    """The same stage for a train.csv bigger than memory.
+
+    Only the id and target columns are read whole. The transformer is fitted
+    on a random sample of at most ``fit_rows`` training rows (all of them when
+    there are fewer, giving the in-memory path's features), then train.csv and
+    test.csv are streamed through it into memory-mappable ``.npy`` files.
+    """
+    labels = _read_columns(paths.train_csv, config, (config.id_column, config.target_column))
+    test_ids = _read_columns(paths.test_csv, config, (config.id_column,))
+    sample = read_csv(paths.sample_csv, config.id_column)
+    check_rows(len(labels), len(test_ids), config, paths)
+    check_ids(test_ids, sample, config, paths)
+    y = schema.target_vector(labels, config, paths.train_csv)
+    rng = np.random.default_rng(config.seed)
+    picks = [np.sort(rng.choice(n, min(n, config.fit_rows), replace=False)) for n in (len(labels), len(test_ids))]
+    # the column checks run on the samples: exact when a file has at most fit_rows rows
+    train, test = _rows(paths.train_csv, config, picks[0]), _rows(paths.test_csv, config, picks[1])
+    numeric, categorical = feature_columns(train, test, config, paths)
+    columns = numeric + categorical
+    transformer = build_transformer(numeric, categorical).fit(train[columns])
+    width = transformer.transform(train[columns].head(1)).shape[1]
+    print(f"preprocess: {paths.train_csv} is large: transformer fitted on {len(train):,} random rows of "
+          f"{len(labels):,}; transforming in chunks", flush=True)
+    del train, test
+    with atomic.atomic_path(paths.x_test) as tmp:
+        _stream(paths.test_csv, tmp, (len(test_ids), width), transformer, numeric, config)
+    with atomic.atomic_path(paths.x_train) as tmp:  # last, as in run
+        _stream(paths.train_csv, tmp, (len(labels), width), transformer, numeric, config)
+        finish(config, paths, transformer, numeric, categorical, y, test_ids[[config.id_column]], width,
+               len(test_ids), tmp)
+
+
+def _stream(source, out_path, shape, transformer, numeric: list[str], config: Config) -> None:
+    """Transform ``source`` chunk by chunk into a float32 ``.npy`` at ``out_path``."""
+    columns = list(transformer.feature_names_in_)
+    out = np.lib.format.open_memmap(out_path, mode="w+", dtype=np.float32, shape=shape)
+    for frame in _chunks(source, config):
+        _refuse_infinities(frame, numeric, source)
+        block = transformer.transform(frame[columns]).astype(np.float32)
+        if not np.isfinite(block).all():
+            raise MemdevError(f"{source}: non-finite features after preprocessing; a column overflows float32")
+        out[frame.index[0]:frame.index[-1] + 1] = block
+    out.flush()
+
+
+def _read_columns(path, config: Config, wanted: tuple) -> pd.DataFrame:
+    """Only the named columns of a CSV (its first column when it has none of them)."""
+    names = header(path)
+    return read_csv(path, config.id_column, [c for c in names if c in wanted] or names[:1])
+
+
+def _rows(path, config: Config, rows: np.ndarray) -> pd.DataFrame:
+    """The given (sorted) rows of a CSV, read in chunks."""
+    return pd.concat(frame.loc[rows[(rows >= frame.index[0]) & (rows <= frame.index[-1])]] for frame in _chunks(path, config))
+
+
+def _chunks(path, config: Config) -> Iterator[pd.DataFrame]:
+    """Stream a CSV as pandas frames indexed by row number.
+
+    The first block fixes each column's type: numbers are read as float64 (a
+    later cell that is not a number is an error naming it), the rest as text.
+    """
+    sep, decimal = dialect(path)
+    # quoted cells may hold line breaks (free-text columns)
+    parse = pacsv.ParseOptions(delimiter=sep, newlines_in_values=True)
+    read = pacsv.ReadOptions(block_size=CHUNK_BYTES)
+    try:
+        with pacsv.open_csv(path, read_options=read, parse_options=parse,
+                            convert_options=pacsv.ConvertOptions(decimal_point=decimal)) as reader:
+            inferred = reader.schema
+        types = {
+            f.name: pa.float64() if pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_null(f.type)
+            else pa.string()
+            for f in inferred
+        }
+        types[config.id_column] = pa.string()
+        convert = pacsv.ConvertOptions(column_types=types, strings_can_be_null=True, decimal_point=decimal)
+        start = 0
+        with pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert) as reader:
+            for batch in reader:
+                frame = batch.to_pandas()
+                frame.index = pd.RangeIndex(start, start + len(frame))
+                start += len(frame)
+                if len(frame):
+                    yield frame
+    except pa.ArrowInvalid as exc:
+        raise MemdevError(f"{path}: cannot be read as CSV ({str(exc).strip()})") from None
+
+
+def _refuse_infinities(frame: pd.DataFrame, numeric: list[str], path) -> None:
+    """An error naming the first infinite cell, column by column (rows are numbered from the header's 1)."""
+    values = frame[numeric].to_numpy(dtype=float)
+    columns, rows = np.nonzero(np.isinf(values).T)
+    if len(columns):
+        column, row = columns[0], rows[0]
+        raise MemdevError(f"{path}: column {numeric[column]!r} has {values[row, column]} at row {frame.index[row] + 2}; "
+                          f"replace infinities with a number or leave the cell empty")
+
+
+def check_rows(n_train: int, n_test: int, config: Config, paths: Paths) -> None:
+    if n_train < config.folds:
+        raise MemdevError(
+            f"{paths.train_csv}: has {n_train} row{'' if n_train == 1 else 's'}; "
+            f"{config.folds}-fold cross-validation needs at least {config.folds}"
+        )
+    if n_test == 0:
+        raise MemdevError(f"{paths.test_csv}: has a header but no rows")
+
+
+def finish(config: Config, paths: Paths, transformer, numeric, categorical, y, test_ids: pd.DataFrame,
+           width: int, test_rows: int, x_train_tmp) -> None:
+    """Write what both paths share: labels, test ids, the transformer, the summary, and the
+    manifest, which already holds the hash of X_train (still at ``x_train_tmp``)."""
+    with atomic.atomic_path(paths.y_train) as tmp:
+        np.save(tmp, y)
     with atomic.atomic_path(paths.test_ids) as tmp:
-        test[[config.id_column]].to_parquet(tmp, index=False)
+        test_ids.to_parquet(tmp, index=False)
     with atomic.atomic_path(paths.transformer) as tmp:
         tmp.write_bytes(pickle.dumps(transformer))
     info = {
         "numeric": numeric,
         "categorical": categorical,
-        "features": int(x_train.shape[1]),
-        "train_rows": int(len(x_train)),
-        "test_rows": int(len(x_test)),
+        "features": int(width),
+        "train_rows": int(len(y)),
+        "test_rows": int(test_rows),
         "labeled_anomalies": int(y.sum()),
     }
     atomic.write_text(paths.features / "features.json", json.dumps(info, indent=1))
-    manifest.record(paths, [paths.x_train, paths.x_test, paths.y_train, paths.test_ids, paths.transformer])
+    manifest.record(paths, [paths.x_train, paths.x_test, paths.y_train, paths.test_ids, paths.transformer],
+                    staged={paths.x_train: x_train_tmp})
     print(
         f"preprocess: {len(numeric)} numeric + {len(categorical)} categorical columns -> "
-        f"{x_train.shape[1]} features; train {x_train.shape[0]} rows ({int(y.sum())} labeled anomalies), "
-        f"test {x_test.shape[0]} rows"
+        f"{width} features; train {len(y)} rows ({int(y.sum())} labeled anomalies), "
+        f"test {test_rows} rows"
     )
 
 

@@ -41,7 +41,7 @@ def fit_memaes(config: Config, X: np.ndarray, y: np.ndarray, folds: np.ndarray, 
             print(f"pretrain: MemAE for fold {fold + 1}/{count}", flush=True)
         rows = np.flatnonzero((folds != fold) & (y == 0))
         detector = MemAEDetector(config.memae, seed=config.seed + fold, verbose=verbose)
-        yield fold, rows, detector.fit(np.asarray(X[rows]))
+        yield fold, rows, detector.fit(X, rows)
 
 
 def run(config: Config, paths: Paths, verbose: int = 2) -> None:

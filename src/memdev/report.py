@@ -10,8 +10,8 @@
     the competition's submissions from ``submissions/ledger.csv``, how CV and
     public score agree, and the two final selections.
 ``index.md``
-    links to every page and figure there is, the Optuna plots of
-    ``make tune`` included.
+    links to every page and figure there is: the studies of
+    :mod:`memdev.studies` and the Optuna plots of ``make tune`` included.
 
 Every file is written through :mod:`memdev.atomic`; the report reads only
 what the other stages wrote and changes none of it.
@@ -65,7 +65,7 @@ def run(config: Config, paths: Paths) -> Path:
             stale.unlink()
             print(f"report: removed stale {stale}")
     index = paths.reports / "index.md"
-    _write(index, _index(paths, written), written)
+    _write(index, _index(config, paths, written), written)
     return index
 
 
@@ -553,7 +553,7 @@ def _scatter(both: pd.DataFrame, frame: pd.DataFrame, first, second, r: float | 
 # ---------------------------------------------------------------- the index
 
 
-def _index(paths: Paths, written: list[Path]) -> str:
+def _index(config: Config, paths: Paths, written: list[Path]) -> str:
     out = paths.reports
     made = {p.name for p in written}
     lines = [f"# memdev reports: {paths.slug}", ""]
@@ -564,6 +564,22 @@ def _index(paths: Paths, written: list[Path]) -> str:
     lines.append("- [Leaderboard](leaderboard.md): submissions, CV against public score, final selections")
     if "cv_vs_lb.png" in made:
         lines.append(f"  - [{FIGURES['cv_vs_lb.png']}](cv_vs_lb.png)")
+    from .studies import FIGURES as STUDY_FIGURES, PAGES
+
+    # a study page older than the CV results describes an older model: say so rather than hide it
+    trained = paths.cv.stat().st_mtime if paths.cv.exists() else 0.0
+    for page, title in PAGES.items():
+        if page == "groups.md" and not config.group_column:
+            lines.append(f"- {title}: set `group_column` in {paths.config} to name a column of train.csv")
+            continue
+        if not (out / page).exists():
+            lines.append(f"- {title}: not run yet (`make report COMP={paths.slug}` runs every study)")
+            continue
+        stale = (out / page).stat().st_mtime < trained
+        lines.append(f"- [{title}]({page})" + (" (older than the current models: rerun `make report`)" if stale else ""))
+        prefix = page.removesuffix(".md")
+        lines += [f"  - [{text}]({name})" for name, text in STUDY_FIGURES.items()
+                  if name.startswith(prefix) and (out / name).exists()]
     tuned = [name for name in TUNE_PLOTS if (out / name).exists()]
     if tuned:
         lines.append("- Optuna tuning (`make tune`):")

@@ -12,7 +12,7 @@ import pandas as pd
 from .config import Config
 from .errors import MemdevError
 from .paths import Paths
-from .tables import read_csv
+from .tables import header, read_csv
 
 # A target column with at most this many positives is "a few labeled
 # anomalies" (the DevNet protocol), not a fully labeled competition.
@@ -25,7 +25,12 @@ def detect(paths: Paths) -> Config:
     if sample.shape[1] < 2:
         raise MemdevError(f"{paths.sample_csv}: needs two columns (id, target); found {list(sample.columns)}")
     id_column, target = map(str, sample.columns[:2])
-    train = read_csv(paths.train_csv, id_column)
+    # only the target column (or the first): train.csv may be bigger than memory
+    columns = header(paths.train_csv)
+    train = read_csv(paths.train_csv, id_column, [target] if target in columns else columns[:1])
+    if train.empty:
+        raise MemdevError(f"{paths.train_csv}: has a header but no rows")
+    header(paths.test_csv)  # an empty or missing test.csv is named now, not after training
     values = pd.to_numeric(sample[target], errors="coerce")
     integer = values.notna().all() and bool((values == values.round()).all())
     submission = "label" if integer else "score"
