@@ -58,7 +58,7 @@ class HeadConfig:
     steps_per_epoch: int = 20
     # what the head sees, any of "latent", "readout", "error", "features"; on CV
     # the features alone did best (the MemAE's views added nothing): BENCHMARKS.md
-    inputs: list[str] = field(default_factory=lambda: ["features"])
+    inputs: list[str] = field(default_factory=lambda: ["latent", "readout", "error", "features"])
 
 
 @dataclass
