@@ -63,3 +63,26 @@ def test_ablation_table_is_sorted_by_the_mean_and_marks_the_default():
     assert rows[0] == "| latent,error | 0.6000 ± 0.100 | 0.8000 ± 0.050 | 0.7000 |"
     assert rows[1].startswith("| **latent** (default) |")
     assert "Best mean: `head.inputs: [latent, error]`." in text
+
+
+def tuning_run(workers: int, seconds: float, numbers: list[int], pruned: int = 0, distinct: int = 8) -> bench.TuningRun:
+    return bench.TuningRun(workers, 8, seconds=seconds, load=1.5, numbers=numbers, distinct=distinct, best=0.61,
+                           states={"COMPLETE": len(numbers) - pruned, "PRUNED": pruned}, peak_mib=900.0)
+
+
+def test_tuning_section_quotes_rates_and_speed_ups_against_one_worker_and_checks_the_trials():
+    runs = [tuning_run(1, 480.0, list(range(8)), pruned=3), tuning_run(2, 320.0, list(range(8))),
+            tuning_run(4, 400.0, [0, 1, 2, 3, 4, 5, 6, 6]), bench.TuningRun(4, 8, error="RuntimeError: make tune failed")]
+    text = bench.render_tuning(runs, "## Tuning throughput\n\nheader", "bank-marketing",
+                               {"metric": "f1", "edits": ["folds 5 -> 3"]}, cores=2)
+    assert text.startswith("## Tuning throughput") and "| best CV f1 |" in text and "folds 5 -> 3;" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| workers")]
+    assert rows[0] == "| 1 | 8 | 480 | 5 / 3 / 0 | 1.00 | 1.00× | 0.6100 | 8 | 1.50 | 900 | ok |"
+    assert rows[1].startswith("| 2 | 4 | 320 | 8 / 0 / 0 | 1.50 | 1.50× |") and rows[1].endswith("| ok |")
+    assert "numbers [0, 1, 2, 3, 4, 5, 6, 6]" in rows[2]  # a duplicated trial number is flagged
+    assert rows[3].startswith("| 4 | 2 | n/a |") and "failed: RuntimeError: make tune failed" in rows[3]
+    assert "with 2 worker(s), 1.50× one worker's rate" in text and "2 cores" in text
+    assert "Fewer distinct parameter sets" not in text
+    runs[1] = tuning_run(2, 320.0, list(range(8)), distinct=6)
+    text = bench.render_tuning(runs, "## Tuning throughput", "bank-marketing", {"metric": "f1", "edits": []}, cores=2)
+    assert "| 6 | 1.50 |" in text and "Fewer distinct parameter sets than trials" in text and "machine: none;" in text

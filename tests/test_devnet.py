@@ -90,6 +90,7 @@ def toy():
     memae.fit(X[y == 0])
     head = DevNetHead(HeadConfig(units=16, epochs=8, steps_per_epoch=10, batch_size=32, learning_rate=0.01), seed=0)
     head.fit(memae, X, y)
+    head.memae_ = memae  # for the scoring tests
     X_new = np.vstack([gaussian_rows(200, seed=3), anomalies(50, seed=4)])
     y_new = np.r_[np.zeros(200), np.ones(50)]
     return head, X_new, y_new
@@ -131,3 +132,39 @@ def test_head_inputs_must_name_known_views(inputs):
     with pytest.raises(MemdevError, match="head.inputs"):
         Config(slug="x", id_column="id", target_column="y", submission="label", regime="full", metric="f1",
                head=HeadConfig(inputs=inputs))
+
+
+def test_scoring_runs_the_memae_once_and_gives_the_same_numbers_as_two_passes(toy):
+    from memdev.devnet import scorer
+    from memdev.finetune import FoldModels
+    from memdev.memae import predict_rows
+
+    head, X_new, _ = toy
+    memae = head.memae_
+    fused = scorer(head.model_, memae, ("latent", "error"))
+    assert fused is not None and len(fused.outputs) == 3
+    rows = np.arange(3, 250, 2)
+    parts = memae.features(X_new, rows)  # the same batches: the same numbers to the bit
+    scores, latent, error = predict_rows(fused, X_new, rows)
+    np.testing.assert_array_equal(scores, predict_rows(head.model_, X_new, rows)[0])
+    np.testing.assert_array_equal(latent, parts["latent"])
+    np.testing.assert_array_equal(error, parts["error"])
+    out = FoldModels(memae, head.model_).score(X_new, ["memae", "devnet"], rows)
+    np.testing.assert_array_equal(out["memae"], parts["error"][:, 0])
+    np.testing.assert_array_equal(out["devnet"], scores[:, 0])
+
+
+def test_a_devnet_model_is_not_fused_with_another_memae():
+    from memdev.devnet import scorer
+
+    X = gaussian_rows(120, seed=5)
+    y = np.r_[np.zeros(110), np.ones(10)].astype(np.int8)
+    config = MemAEConfig(hidden=[8], latent=4, memory_size=10, epochs=1, batch_size=64)
+    memae = MemAEDetector(config, seed=0).fit(X)
+    other = MemAEDetector(config, seed=1).fit(X)
+    head = DevNetHead(HeadConfig(units=4, epochs=1, steps_per_epoch=2, batch_size=16), seed=0).fit(memae, X, y)
+    assert scorer(head.model_, memae) is not None
+    assert scorer(head.model_, other) is None
+    features_only = DevNetHead(HeadConfig(units=4, epochs=1, steps_per_epoch=2, batch_size=16, inputs=["features"]),
+                               seed=0).fit(memae, X, y)
+    assert scorer(features_only.model_, memae) is None  # its graph holds no MemAE: two passes

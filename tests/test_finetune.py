@@ -9,7 +9,7 @@ from conftest import fast_config
 
 def test_candidates_depend_on_the_labels_and_the_stacking_switch():
     y = np.r_[0, 0, 1]
-    assert finetune.candidates(fast_config(stacking="auto"), y) == ["memae", "devnet", "stack", "blend"]
+    assert finetune.candidates(fast_config(stacking="auto"), y) == ["memae", "devnet", "gbm", "stack", "blend"]
     assert finetune.candidates(fast_config(stacking="off"), y) == ["memae", "devnet"]
     assert finetune.candidates(fast_config(regime="novelty", target_column=None), np.zeros(3)) == ["memae"]
     assert finetune.candidates(fast_config(), np.zeros(3)) == ["memae"]  # labeled regime, but no 1 in these rows

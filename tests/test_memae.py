@@ -102,3 +102,23 @@ def test_the_feature_extractor_is_frozen_and_returns_latent_readout_and_error(fi
     parts = fitted.features(gaussian_rows(10))
     assert parts["latent"].shape == (10, 4) and parts["readout"].shape == (10, 4) and parts["error"].shape == (10, 1)
 
+
+
+def test_features_stream_in_small_batches_keep_the_order_of_rows_and_give_only_the_views_asked(fitted, tmp_path):
+    from memdev.memae import predict_rows
+
+    X = gaussian_rows(300, seed=6)
+    np.save(tmp_path / "X.npy", X)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    whole = fitted.features(X)
+    rows = np.r_[250, 3, 4, 5, 120, 7, 299, 0]  # unsorted, with a run of consecutive rows
+    for batch_size in (1, 3, 1000):
+        # batches of a few rows take other matmul kernels: the last bit may differ
+        code, readout, error = predict_rows(fitted.extractor_, mapped, rows, batch_size)
+        np.testing.assert_allclose(code, whole["latent"][rows], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(error, whole["error"][rows], rtol=1e-6, atol=1e-7)
+    only = fitted.features(mapped, np.arange(10, 20), views=["error"])
+    assert list(only) == ["error"]
+    np.testing.assert_array_equal(only["error"], fitted.features(mapped, np.arange(10, 20))["error"])
+    empty = fitted.features(X, np.arange(0))
+    assert empty["latent"].shape == (0, 4) and empty["error"].shape == (0, 1)

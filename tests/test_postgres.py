@@ -1,53 +1,25 @@
 """Tuning with several workers sharing one study on a real PostgreSQL server."""
 
-import getpass
-import glob
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import optuna
 import pytest
 
 from conftest import SRC
-
-
-def _bin(name):
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found[-1] if found else shutil.which(name)
+from memdev import pgserver
 
 
 @pytest.fixture(scope="module")
 def postgres_url():
     """A throwaway PostgreSQL cluster on loopback (Debian's `postgresql` package)."""
-    initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL server binaries not found: `apt-get install postgresql` (.ci/run does)")
-    # not under pytest's tmp folders: those are private to root, and the server runs as postgres
-    folder = Path(tempfile.mkdtemp(prefix="memdev-pg-"))
-    data = folder / "data"
-    as_user = []
-    if getpass.getuser() == "root":  # initdb refuses to run as root
-        shutil.chown(folder, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    subprocess.run(as_user + [initdb, "-D", str(data), "-A", "trust", "-U", "postgres"], check=True, capture_output=True)
-    subprocess.run(as_user + [pg_ctl, "-D", str(data), "-w", "-l", str(folder / "log"), "-o",
-                              f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=50", "start"],
-                   check=True, capture_output=True)
-    subprocess.run(as_user + [_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "memdev"],
-                   check=True, capture_output=True)
-    yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/memdev"
-    subprocess.run(as_user + [pg_ctl, "-D", str(data), "-m", "fast", "stop"], capture_output=True)
-    shutil.rmtree(folder, ignore_errors=True)
+    if not pgserver.available():
+        pytest.skip(pgserver.MISSING)
+    with pgserver.throwaway_server() as url:
+        yield url
 
 
 def _worker(paths, url, trials):

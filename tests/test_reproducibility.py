@@ -1,5 +1,6 @@
 """Same config and seed on the same machine: the same submission bytes; stale models refused."""
 
+import json
 import shutil
 
 import numpy as np
@@ -52,3 +53,18 @@ def test_submit_refuses_models_built_for_other_features_or_config(tiny):  # noqa
     result = memdev(tiny.root, "submit", "--comp", "tiny")
     assert result.returncode == 2 and "X_test.npy: its sha256 is not the one memdev recorded" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_every_candidate_can_be_submitted_from_the_saved_fold_models(tiny):  # noqa: F811
+    from memdev import config, submit
+
+    _set(tiny, submission="score", stacking="auto")
+    result = memdev(tiny.root, "train", "--comp", "tiny")
+    assert result.returncode == 0, result.stderr
+    cv = json.loads(tiny.cv.read_text())
+    assert set(cv["candidates"]) == {"memae", "devnet", "gbm", "stack", "blend"}
+    cfg = config.load(tiny.config)
+    rows = len(pd.read_parquet(tiny.test_ids))
+    for name in cv["candidates"]:
+        scores = submit.test_scores(cfg, tiny, {**cv, "model": name})
+        assert scores.shape == (rows,) and np.all(np.isfinite(scores)), name

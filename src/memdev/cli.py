@@ -14,7 +14,7 @@ STAGES = {
     "data": "bring a competition into data/<slug>/raw/ (zip, kaggle CLI, or the demo) and detect its config",
     "preprocess": "fit the feature transformer on train.csv; write float32 feature matrices",
     "pretrain": "fit one MemAE per CV fold on the rows not labeled anomalous",
-    "finetune": "fit DevNet heads (and the stack) per fold; out-of-fold scores, CV metrics, threshold",
+    "finetune": "fit DevNet heads (and gradient-boosted candidates) per fold; out-of-fold scores, CV metrics, threshold",
     "train": "preprocess, pretrain and finetune in one go",
     "tune": "Optuna search of memory size, optimizer, learning rates and comparator threshold; writes best_params.yaml",
     "report": "write data/<slug>/reports/ (index.md): CV table, PR curve, F1 vs threshold, histograms, folds, CV vs LB",

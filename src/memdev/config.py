@@ -56,8 +56,8 @@ class HeadConfig:
     epochs: int = 30
     batch_size: int = 256
     steps_per_epoch: int = 20
-    # what the head sees, any of "latent", "readout", "error", "features"; on CV
-    # the features alone did best (the MemAE's views added nothing): BENCHMARKS.md
+    # what the head sees, any of "latent", "readout", "error", "features"
+    # (the head-input ablation in BENCHMARKS.md)
     inputs: list[str] = field(default_factory=lambda: ["latent", "readout", "error", "features"])
 
 
@@ -85,7 +85,7 @@ class Config:
     folds: int = 5
     # e.g. {"yes": 1, "no": 0}: only applied when the user asks for it
     label_map: dict[str, int] | None = None
-    # "auto": a gradient-boosted stack joins when CV says it helps
+    # "auto": the gradient-boosted candidates (gbm, stack, blend) compete on CV
     stacking: str = "auto"
     memae: MemAEConfig = field(default_factory=MemAEConfig)
     head: HeadConfig = field(default_factory=HeadConfig)

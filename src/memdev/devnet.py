@@ -5,11 +5,14 @@ MemAE's latent code, memory read-out and reconstruction error, and the
 features themselves) to an anomaly score φ(x), trained with the deviation
 loss against a N(0, 1) reference: normal rows are pulled to the reference
 mean, labeled anomalies pushed at least ``margin`` standard deviations above
-it. The default is the features alone: in the head-input ablation
-(BENCHMARKS.md) none of the MemAE's views improved the cross-validated score.
+it. The default is all four views: in the head-input ablation (BENCHMARKS.md)
+the best rows were within one fold's spread of each other, and the features
+alone failed on small training budgets.
 """
 
 from __future__ import annotations
+
+import weakref
 
 import keras
 import numpy as np
@@ -17,7 +20,7 @@ from imblearn.over_sampling import RandomOverSampler
 from keras import layers, ops
 
 from .config import HeadConfig
-from .memae import MemAEDetector, extractor, optimizer
+from .memae import SCORE_BATCH, VIEWS, MemAEDetector, extractor, optimizer, predict_rows
 
 VARIANCE_FLOOR = 0.01
 BLOCK_ROWS = 65536
@@ -116,7 +119,7 @@ class DevNetHead:
         keras.utils.set_random_seed(self.seed)
         frozen = extractor(memae.model_)
         frozen.trainable = False
-        inputs = head_inputs(memae.features(X, rows), X, cfg.inputs, rows)
+        inputs = head_inputs(memae.features(X, rows, [v for v in VIEWS if v in cfg.inputs]), X, cfg.inputs, rows)
         # a column (nearly) constant in this fold would be divided by ~0 and blow
         # up on held-out rows: floor its standard deviation at 0.1
         normalise = layers.Normalization(
@@ -133,8 +136,10 @@ class DevNetHead:
         self.model_ = _assemble(frozen, head, cfg.inputs)
         return self
 
-    def decision_function(self, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
-        return self.model_.predict(X, batch_size=batch_size, verbose=0)[:, 0]
+    def decision_function(self, X: np.ndarray, rows: np.ndarray | None = None,
+                          batch_size: int = SCORE_BATCH) -> np.ndarray:
+        """φ(x) of ``X[rows]`` (all rows by default), streamed batch by batch."""
+        return predict_rows(self.model_, X, rows, batch_size)[0][:, 0]
 
 
 def _assemble(frozen: keras.Model, head: keras.Model, names: list[str]) -> keras.Model:
@@ -145,3 +150,51 @@ def _assemble(frozen: keras.Model, head: keras.Model, names: list[str]) -> keras
     joined = layers.Concatenate(name="head_inputs")(chosen) if len(chosen) > 1 else chosen[0]
     model = keras.Model(x, head(joined), name="devnet")
     return model
+
+
+_SCORERS: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
+
+
+def scorer(model: keras.Model, memae: MemAEDetector, views: tuple[str, ...] = ("error",)) -> keras.Model | None:
+    """x -> [φ(x), *views]: an assembled DevNet model that also returns its frozen MemAE's ``views``.
+
+    Scoring wants the MemAE's error beside φ(x), and φ(x) already computes it:
+    this model gets both in one pass instead of running the MemAE twice. It
+    is a second view of ``model``'s own graph (no layer is called again, the
+    numbers are the same to the bit). None where that graph does not hold
+    every one of ``views`` (a head that does not see them), or where its
+    frozen MemAE is not ``memae`` (other weights): score in two passes then.
+    Built once per model and kept while the model lives.
+    """
+    views = tuple(views)
+    cache = _SCORERS.setdefault(model, {})
+    if views not in cache:
+        cache[views] = _scorer(model, views)
+    built = cache[views]
+    if built is None or not _same_weights(model.get_layer("memae_features"), memae.model_):
+        return None
+    return built
+
+
+def _scorer(model: keras.Model, views: tuple[str, ...]) -> keras.Model | None:
+    try:
+        frozen = model.get_layer("memae_features")
+        joined = model.get_layer("head_inputs").input  # the head sees more than one view
+    except ValueError:
+        return None
+    found = {}
+    for tensor in joined:
+        history = getattr(tensor, "_keras_history", None)
+        if history is not None and history.operation is frozen:
+            found[VIEWS[history.tensor_index]] = tensor
+    if not set(views) <= set(found):
+        return None
+    return keras.Model(model.inputs, [model.outputs[0]] + [found[view] for view in views], name="devnet_scorer")
+
+
+def _same_weights(frozen: keras.Model, memae: keras.Model) -> bool:
+    """Whether the frozen MemAE inside a DevNet model holds ``memae``'s weights (a few thousand numbers)."""
+    ours, theirs = frozen.weights, memae.weights
+    return len(ours) == len(theirs) and all(
+        a is b or (a.shape == b.shape and np.array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)))
+        for a, b in zip(ours, theirs))

@@ -99,8 +99,9 @@ class Paths:
     def head(self, fold: int) -> Path:
         return self.fold_dir(fold) / "devnet.keras"
 
-    def stack(self, fold: int) -> Path:
-        return self.fold_dir(fold) / "stack.pkl"
+    def boosted(self, name: str, fold: int) -> Path:
+        """A fold's gradient-boosted candidate, ``gbm`` or ``stack``."""
+        return self.fold_dir(fold) / f"{name}.pkl"
 
     @property
     def folds(self) -> Path:

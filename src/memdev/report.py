@@ -244,7 +244,7 @@ def _pr_curve(oof: pd.DataFrame, cv: dict, path: Path, written: list[Path]) -> N
     y = oof["y"].to_numpy(dtype=int)
     prevalence = float(y.mean())
     figure, axes = _figure(f"Precision-recall, out of fold: {chosen}", "recall", "precision")
-    others = [c for c in ("memae", "devnet", "stack", "blend") if c in oof.columns and c != chosen]
+    others = [c for c in ("memae", "devnet", "gbm", "stack", "blend") if c in oof.columns and c != chosen]
     for name in others:
         precision, recall, _ = precision_recall_curve(y, oof[name].to_numpy(dtype=float))
         ap = metrics.evaluate(y, oof[name].to_numpy(dtype=float))["auc_pr"]

@@ -35,8 +35,8 @@ def test_scores(config: Config, paths: Paths, cv: dict) -> np.ndarray:
         models = FoldModels(MemAEDetector.load(paths.memae(fold), config.memae))
         if "devnet" in names:
             models.devnet = keras.models.load_model(paths.head(fold), compile=False, safe_mode=True)
-        if "stack" in names:
-            models.stack = manifest.load_pickle(paths, paths.stack(fold))
+        for name in {"gbm", "stack"} & set(names):
+            setattr(models, name, manifest.load_pickle(paths, paths.boosted(name, fold)))
         for name, scores in models.score(X_test, names).items():
             if name in names:
                 totals[name] = totals.get(name, 0) + scores / fold_count

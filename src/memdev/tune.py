@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import os
 import random
 import time
 import warnings
@@ -154,8 +155,9 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
         study_name=study_name(config, space), storage=storage(storage_url, paths), load_if_exists=True,
         direction="maximize", pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
     )
-    # a resumed study must not replay the first run's random start-up trials
-    study.sampler = optuna.samplers.TPESampler(seed=config.seed + len(study.trials))
+    # a resumed study must not replay the first run's random start-up trials, and
+    # workers that join one study at the same moment must not draw the same ones
+    study.sampler = optuna.samplers.TPESampler(seed=config.seed + len(study.trials) + os.getpid())
     if not study.trials:
         # the defaults are trial 0, so the winner is never worse than them on CV
         defaults = {key: _get(config, key) for key in space}
