@@ -77,11 +77,14 @@ def ledger(project: Path) -> pd.DataFrame:
 
 def check_submission(project: Path, slug: str, line: str, metric: str, submission: str) -> Path:
     """The printed path is a valid submission named after its CV score, with its ledger row."""
-    assert re.fullmatch(SUBMISSION.format(slug=slug, metric=metric), line), line
+    cv = json.loads((project / "data" / slug / "models" / "cv.json").read_text())
+    if cv["value"] is None:  # no labels, no CV score to name the file after
+        assert re.fullmatch(rf"submissions/{slug}/\d{{8}}T\d{{6}}Z_nocv\.csv", line), line
+    else:
+        assert re.fullmatch(SUBMISSION.format(slug=slug, metric=metric), line), line
+        assert line.endswith(f"_{metric}-{cv['value']:.4f}.csv")
     path = project / line
     assert path.is_file()
-    cv = json.loads((project / "data" / slug / "models" / "cv.json").read_text())
-    assert line.endswith(f"_{metric}-{cv['value']:.4f}.csv")
     sub = pd.read_csv(path, dtype=str)
     sample = pd.read_csv(project / "data" / slug / "raw" / "sample_submission.csv", dtype=str)
     assert list(sub.columns) == list(sample.columns[:2])
@@ -151,16 +154,42 @@ def test_make_help_is_the_default_and_lists_every_target(demo_project):
         assert len(line.split(None, 1)) == 2, f"target without a description: {line!r}"
 
 
-@pytest.mark.parametrize("slug, metric, submission", [("thyroid", "average_precision", "score"), ("cardio", "f1", "label")])
+@pytest.mark.parametrize("slug, metric, submission", [
+    ("thyroid", "average_precision", "score"),  # weak
+    ("cardio", "f1", "label"),  # full
+    ("mnist-novelty", "f1", "label"),  # novelty
+])
 def test_make_data_from_a_zip_then_train_submit_and_score_a_practice_competition(tmp_path, shared_competitions, slug,
                                                                                   metric, submission):
     project = make_project(tmp_path / "project")
     make(project, "data", COMP=slug, ZIP=shared_competitions / f"{slug}.zip")
     page = json.loads((shared_competitions / f"{slug}.json").read_text())
     config = edit_config(project / "data" / slug / "config.yaml", FAST_PRACTICE)
+    labeled = page["regime"] not in ("novelty", "unsupervised")  # else train.csv has no target column
     assert (config["id_column"], config["target_column"], config["metric"], config["submission"]) == (
-        page["id"], page["target"], page["metric"], page["submission"])
+        page["id"], page["target"] if labeled else None, page["metric"], page["submission"])
     assert config["regime"] == page["regime"].split("-")[0]  # "weak-30" is detected as weak
     result = make(project, "train", "submit", COMP=slug)
     path = check_submission(project, slug, last_line(result), metric, submission)
     check_score(project, path, shared_competitions / f"{slug}.solution.csv")
+
+
+def test_make_train_submit_without_labels_in_contaminated_training_rows(tmp_path):
+    """The unsupervised regime (no practice competition has it): a synthetic one, its target column removed."""
+    project = make_project(tmp_path / "project")
+    memdev(project, "synth", "--comp", "unlabeled", "--rows", "2000", "--columns", "8", "--categorical", "2",
+           "--rate", "0.05")
+    raw = project / "data" / "unlabeled" / "raw"
+    train = pd.read_csv(raw / "train.csv")
+    target = pd.read_csv(raw / "sample_submission.csv").columns[1]
+    assert train[target].mean() > 0  # anomalies hide among the training rows
+    train.drop(columns=target).to_csv(raw / "train.csv", index=False)
+    config = edit_config(project / "data" / "unlabeled" / "config.yaml",
+                         {**FAST_PRACTICE, "regime": "unsupervised", "target_column": None,
+                          "threshold": {"strategy": "contamination", "contamination": 0.05}})
+    result = make(project, "train", "submit", COMP="unlabeled")
+    assert "no labels: no CV metric" in result.stdout
+    path = check_submission(project, "unlabeled", last_line(result), config["metric"], config["submission"])
+    assert 0.02 < pd.read_csv(path)[target].mean() < 0.1  # the contamination threshold calls about 5% anomalous
+    out = check_score(project, path, project / "data" / "unlabeled" / "unlabeled.solution.csv")
+    assert "f1" in out
