@@ -81,7 +81,8 @@ def test_tuning_section_quotes_rates_and_speed_ups_against_one_worker_and_checks
     assert rows[1].startswith("| 2 | 4 | 320 | 8 / 0 / 0 | 1.50 | 1.50× |") and rows[1].endswith("| ok |")
     assert "numbers [0, 1, 2, 3, 4, 5, 6, 6]" in rows[2]  # a duplicated trial number is flagged
     assert rows[3].startswith("| 4 | 2 | n/a |") and "failed: RuntimeError: make tune failed" in rows[3]
-    assert "with 2 worker(s), 1.50× one worker's rate" in text and "2 cores" in text
+    assert "Measured: 2 workers 1.50×, 4 workers 1.20× one worker's trials per minute; the most with 2 workers." in text
+    assert "2 cores" in text
     assert "Fewer distinct parameter sets" not in text
     runs[1] = tuning_run(2, 320.0, list(range(8)), distinct=6)
     text = bench.render_tuning(runs, "## Tuning throughput", "bank-marketing", {"metric": "f1", "edits": []}, cores=2)

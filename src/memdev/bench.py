@@ -475,10 +475,12 @@ def render_tuning(runs: list[TuningRun], header: str, slug: str, setup: dict, co
                      f"{_num(r.per_minute if r.seconds > 0 else None, 2)} | {ratio} | {_num(r.best)} | {r.distinct} | "
                      f"{_num(r.load, 2)} | {_num(r.peak_mib, 0)} | {r.check()} |")
     good = [r for r in runs if not r.error and r.seconds > 0]
-    if base and len(good) > 1:
+    others = [r for r in good if r is not base]
+    if base and others:
         top = max(good, key=lambda r: r.per_minute)
-        lines += ["", f"Measured: the most trials per minute with {top.workers} worker(s), "
-                      f"{top.per_minute / base.per_minute:.2f}× one worker's rate."]
+        lines += ["", "Measured: " + ", ".join(f"{r.workers} workers {r.per_minute / base.per_minute:.2f}×" for r in others)
+                  + " one worker's trials per minute; "
+                  + (f"the most with {top.workers} workers." if top is not base else "no worker count beat one worker.")]
     lines += [
         "",
         f"What limits it: this machine has {cores} cores, and one worker's TensorFlow already spreads each trial's",
