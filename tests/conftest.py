@@ -7,6 +7,7 @@ CPU cores.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -29,6 +30,21 @@ REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
 # the `shared` folder beside the repository (never copied into it)
 SHARED_COMPETITIONS = Path(__file__).resolve().parents[2] / "shared" / "competitions"
+
+
+@pytest.fixture(autouse=True)
+def stage_messages(caplog):
+    """The stages' INFO lines (what the CLI prints), kept in ``caplog.text`` for the tests that read them.
+
+    A test that runs ``cli.main`` in this process points the package's logger
+    at stdout; it is put back afterwards, so later tests still capture.
+    """
+    package = logging.getLogger("memdev")
+    saved = package.handlers[:], package.propagate, package.level
+    caplog.set_level(logging.INFO, logger="memdev")
+    yield caplog
+    package.handlers[:], package.propagate = saved[:2]
+    package.setLevel(saved[2])
 
 
 def fast_config(slug: str = "toy", **overrides) -> Config:

@@ -3,11 +3,10 @@
 import pytest
 import yaml
 
+from conftest import fast_config
 from memdev import config as config_io
 from memdev.config import Config
 from memdev.errors import MemdevError
-
-from conftest import fast_config
 
 
 def minimal(**changes) -> dict:

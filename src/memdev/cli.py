@@ -8,7 +8,10 @@ import sys
 import traceback
 from pathlib import Path
 
-from .errors import MemdevError
+from memdev import config as config_io
+from memdev import runtime
+from memdev.errors import MemdevError
+from memdev.paths import Paths
 
 STAGES = {
     "data": "bring a competition into data/<slug>/raw/ (zip, kaggle CLI, or the demo) and detect its config",
@@ -89,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     # TensorFlow's C++ start-up chatter buries the pipeline's own output
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    runtime.configure_logging()
     try:
         run(args)
     except MemdevError as exc:
@@ -103,92 +107,98 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> None:
-    if args.stage == "score":
-        from . import leaderboard
-
-        if args.comp and len(args.files) == 1:
-            from . import ledger
-            from .paths import Paths
-
-            print(ledger.rank(Paths(args.comp, args.root), args.files[0], args.metric))
-        elif len(args.files) == 2:
-            print(leaderboard.show(leaderboard.score(*args.files, args.metric)))
-        else:
-            raise MemdevError("give SUBMISSION SOLUTION, or --comp SLUG SOLUTION to rank the ledger")
+    """Run the one stage ``args`` names."""
+    if args.stage in ("score", "diff"):
+        _compare_submissions(args)
         return
-    if args.stage == "diff":
-        from . import ledger
-
-        print(ledger.diff(args.a, args.b))
-        return
-    from . import config as config_io
-    from .paths import Paths
-
     paths = Paths(args.comp, args.root)
-    if args.stage == "data":
-        from . import data
-
-        data.fetch(paths, args.zip)
-        return
-    if args.stage == "synth":
-        from . import synthetic
-
-        if args.comp == "demo":
-            raise MemdevError("name the synthetic competition with --comp SLUG; the demo's files are left alone")
-        synthetic.generate(paths, args.rows, args.columns, args.categorical, args.rate, args.seed)
-        return
-    if args.stage == "lb":
-        from . import ledger
-
-        if args.score or args.file:
-            if not (args.score and args.file):
-                raise MemdevError("record a score by hand with both --score and --file")
-            ledger.set_fields(paths.ledger, args.file, public_score=args.score)
-            print(f"{paths.ledger}: public score {args.score} recorded for {args.file}")
-        else:
-            print(f"{paths.ledger}: {ledger.sync(paths)} rows updated from Kaggle")
+    if args.stage in ("data", "synth", "lb"):
+        _bring_in(args, paths)
         return
     # tuning starts from the user's config, not from an earlier winner
     config = config_io.load(paths.config, None if args.stage == "tune" else paths.best_params)
     if args.stage == "preprocess":  # fits no model: spare it TensorFlow's seconds-long import
-        from . import preprocess
+        from memdev.features import preprocess
 
         preprocess.run(config, paths)
         return
-    from . import runtime
-
     runtime.seed_everything(config.seed)
-    from . import finetune, preprocess, pretrain, report, submit, tune
+    if args.stage in ("pretrain", "finetune", "train"):
+        from memdev.features import preprocess
+        from memdev.training import finetune, pretrain
 
-    stages = {
-        "pretrain": [pretrain.run],
-        "finetune": [finetune.run],
-        "train": [preprocess.run, pretrain.run, finetune.run],
-    }
-    if args.stage == "submit":
-        submit.run(config, paths, args.message, args.kaggle)
-        return
-    if args.stage in ("report", "compare", "outliers", "scorers", "groups"):
-        from . import studies
+        stages = {"pretrain": [pretrain.run], "finetune": [finetune.run],
+                  "train": [preprocess.run, pretrain.run, finetune.run]}
+        for stage in stages[args.stage]:
+            stage(config, paths)
+    elif args.stage == "tune":
+        from memdev.tuning import tune
 
-        if args.stage == "compare":
-            studies.compare(config, paths, args.folds, _epochs(args.epochs))
-        elif args.stage == "outliers":
-            studies.outliers(config, paths, args.top)
-        elif args.stage == "scorers":
-            studies.scorers(config, paths)
-        elif args.stage == "groups":
-            studies.groups(config, paths, args.column)
-        else:
-            if args.studies:
-                studies.run_all(config, paths)
-            print(report.run(config, paths))
-        return
-    if args.stage == "tune":
         tune.run(config, paths, args.trials, args.timeout, args.storage)
-        return
-    for stage in stages[args.stage]:
-        stage(config, paths)
+    elif args.stage == "submit":
+        from memdev.submission import submit
+
+        path, message = submit.run(config, paths, args.message)
+        try:
+            if args.kaggle:
+                submit.upload(paths, path, message)
+        finally:
+            print(path)  # the last line, uploaded or not: scripts take the CSV from here
+    else:
+        _report(args, config, paths)
+
+
+def _compare_submissions(args: argparse.Namespace) -> None:
+    from memdev.submission import leaderboard, ledger
+
+    if args.stage == "diff":
+        print(ledger.diff(args.a, args.b))
+    elif args.comp and len(args.files) == 1:
+        print(ledger.rank(Paths(args.comp, args.root), args.files[0], args.metric))
+    elif len(args.files) == 2:
+        print(leaderboard.show(leaderboard.score(*args.files, args.metric)))
+    else:
+        raise MemdevError("give SUBMISSION SOLUTION, or --comp SLUG SOLUTION to rank the ledger")
+
+
+def _bring_in(args: argparse.Namespace, paths: Paths) -> None:
+    if args.stage == "data":
+        from memdev.ingest import fetch
+
+        fetch.fetch(paths, args.zip)
+    elif args.stage == "synth":
+        from memdev.ingest import synthetic
+
+        if args.comp == "demo":
+            raise MemdevError("name the synthetic competition with --comp SLUG; the demo's files are left alone")
+        synthetic.generate(paths, args.rows, args.columns, args.categorical, args.rate, args.seed)
+    elif args.score or args.file:
+        from memdev.submission import ledger
+
+        if not (args.score and args.file):
+            raise MemdevError("record a score by hand with both --score and --file")
+        ledger.set_fields(paths.ledger, args.file, public_score=args.score)
+        print(f"{paths.ledger}: public score {args.score} recorded for {args.file}")
+    else:
+        from memdev.submission import ledger
+
+        print(f"{paths.ledger}: {ledger.sync(paths)} rows updated from Kaggle")
+
+
+def _report(args: argparse.Namespace, config, paths: Paths) -> None:
+    from memdev.reporting import index
+    from memdev.reporting.studies import compare, groups, outliers, scorers
+
+    if args.stage == "compare":
+        compare.run(config, paths, args.folds, _epochs(args.epochs))
+    elif args.stage == "outliers":
+        outliers.run(config, paths, args.top)
+    elif args.stage == "scorers":
+        scorers.run(config, paths)
+    elif args.stage == "groups":
+        groups.run(config, paths, args.column)
+    else:
+        print(index.run(config, paths, args.studies))
 
 
 def _epochs(text: str) -> tuple[int, ...]:

@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from . import atomic
-from .errors import MemdevError
+from memdev import atomic
+from memdev.errors import MemdevError
 
 REGIMES = ("full", "weak", "novelty", "unsupervised")
 KINDS = ("label", "score")
@@ -26,6 +26,8 @@ THRESHOLD_STRATEGIES = ("f1", "quantile", "contamination", "max_normal")
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "adadelta", "adagrad", "nadam")
 STACKING = ("auto", "on", "off")
 SCORERS = ("reconstruction", "latent_distance", "addressing_entropy", "devnet")
+# what the DevNet head may see: the frozen MemAE's three outputs, and the features themselves
+HEAD_INPUTS = ("latent", "readout", "error", "features")
 
 
 @dataclass
@@ -58,7 +60,7 @@ class HeadConfig:
     steps_per_epoch: int = 20
     # what the head sees, any of "latent", "readout", "error", "features"
     # (the head-input ablation in BENCHMARKS.md)
-    inputs: list[str] = field(default_factory=lambda: ["latent", "readout", "error", "features"])
+    inputs: list[str] = field(default_factory=lambda: list(HEAD_INPUTS))
 
 
 @dataclass
@@ -121,10 +123,10 @@ class Config:
         if self.folds < 2:
             raise MemdevError(f"config: folds is {self.folds}; cross-validation needs at least 2")
         if not self.head.inputs:
-            raise MemdevError("config: head.inputs is empty; list any of latent, readout, error, features")
+            raise MemdevError(f"config: head.inputs is empty; list any of {', '.join(HEAD_INPUTS)}")
         for name in self.head.inputs:
-            if name not in ("latent", "readout", "error", "features"):
-                raise MemdevError(f"config: head.inputs has {name!r}; expected latent, readout, error or features")
+            if name not in HEAD_INPUTS:
+                raise MemdevError(f"config: head.inputs has {name!r}; expected any of {', '.join(HEAD_INPUTS)}")
         for name in self.scorers:
             if name not in SCORERS:
                 raise MemdevError(f"config: scorers has {name!r}; expected any of {', '.join(SCORERS)}")
@@ -190,9 +192,8 @@ def load(path: str | Path, params: str | Path | None = None) -> Config:
     except yaml.YAMLError as exc:
         raise MemdevError(f"{path}: not valid YAML ({exc})") from None
     config = Config.from_dict(data, str(path))
-    if params and Path(params).exists():
-        best = yaml.safe_load(Path(params).read_text(encoding="utf-8")) or {}
-        config = config.with_params(best.get("params", {}))
+    if params:
+        config = config.with_params(load_tuned(params).get("params", {}))
     return config
 
 
@@ -202,3 +203,18 @@ def save(config: Config, path: str | Path) -> None:
         "# Keys left out take the package defaults; see README.md for each key.\n"
     )
     atomic.write_text(path, header + yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+
+def load_tuned(path: str | Path) -> dict[str, Any]:
+    """What ``make tune`` recorded in ``best_params.yaml``: study, trial, value, metric and params ({} if none)."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise MemdevError(f"{path}: not valid YAML ({exc}); delete it to go back to the config's values") from None
+
+
+def save_tuned(path: str | Path, record: dict[str, Any]) -> None:
+    atomic.write_text(path, yaml.safe_dump(record, sort_keys=False))

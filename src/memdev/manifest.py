@@ -10,9 +10,9 @@ import json
 import pickle
 from pathlib import Path
 
-from . import atomic
-from .errors import MemdevError
-from .paths import Paths
+from memdev import atomic
+from memdev.errors import MemdevError
+from memdev.paths import Paths
 
 
 def _read(paths: Paths) -> dict[str, str]:

@@ -1,10 +1,21 @@
-"""Seeding and determinism: same config, same seed, same machine, same bytes."""
+"""The process a stage runs in: its messages, seeding and determinism (same config, seed and machine: same bytes)."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
+
+
+def configure_logging() -> None:
+    """Every stage's messages as plain lines on standard output, as ``make`` shows them."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    package = logging.getLogger("memdev")
+    package.handlers[:] = [handler]
+    package.setLevel(logging.INFO)
+    package.propagate = False
 
 
 @contextlib.contextmanager

@@ -1,0 +1,142 @@
+"""``make bench``: the pipeline beside its anchors on every practice competition.
+
+For each competition in ``../shared/competitions/`` the pipeline runs as a
+user runs it, with make, in a fresh project root outside the repository::
+
+    make data COMP=<slug> ZIP=<slug>.zip
+    # set metric (and regime) in data/<slug>/config.yaml from <slug>.json, the evaluation page
+    make train COMP=<slug>            # timed: train seconds, peak memory
+    make submit COMP=<slug>           # timed: predict seconds; its last line is the CSV
+
+Then, in this process and on the pipeline's own preprocessed matrices and CV
+folds, the anchors are fitted on train.csv's rows and predict test.csv's:
+scikit-learn's IsolationForest (no labels) and HistGradientBoostingClassifier
+(the same 0/1 labels). Only once every submission exists is the solution file
+read, by :func:`memdev.submission.leaderboard.score`; the practice solutions hold
+the Public half only, so the report compares on that half. The same run
+measures MemAE training and DevNet inference throughput on synthetic rows.
+
+``--ablation`` instead measures the DevNet head's inputs (``head.inputs``) by
+cross-validation on a few competitions. ``--tuning`` measures tuning
+throughput: 1, 2 and 4 ``make tune`` workers sharing one Optuna study on a
+throwaway PostgreSQL server, the same total trial budget each time. Each run
+rewrites only its own sections of ``BENCHMARKS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from memdev import runtime
+from memdev.bench import ablation, competition, pgserver, render, throughput, tuning
+from memdev.bench.runs import REPO
+
+COMPETITIONS = REPO.parent / "shared" / "competitions"
+OUT = REPO / "BENCHMARKS.md"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m memdev.bench", description=__doc__.split("\n")[0].replace("``", ""))
+    p.add_argument("--comps", help="comma-separated slugs (default: every competition; with --ablation: "
+                                   + ", ".join(ablation.COMPETITIONS) + f"; with --tuning: one slug, default {tuning.COMPETITION})")
+    modes = p.add_mutually_exclusive_group()
+    modes.add_argument("--ablation", action="store_true", help="measure the DevNet head's inputs by CV instead")
+    modes.add_argument("--tuning", action="store_true",
+                       help="measure tuning throughput instead: 1, 2 and 4 concurrent `make tune` workers sharing one "
+                            "study on a throwaway PostgreSQL server (needs its binaries), the same --trials in total "
+                            "each time; writes the 'Tuning throughput' section")
+    p.add_argument("--trials", type=int, default=tuning.TRIALS,
+                   help=f"with --tuning: the total trial budget per worker count, a multiple of 4 (default {tuning.TRIALS})")
+    p.add_argument("--competitions", type=Path, default=COMPETITIONS, help="folder of <slug>.zip/.json/.solution.csv")
+    p.add_argument("--out", type=Path, default=OUT, help="the report (default: BENCHMARKS.md)")
+    p.add_argument("--work", type=Path, help="keep the project roots here (default: a temporary folder, deleted)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    runtime.configure_logging()
+    slugs, problem = choose(args)
+    if problem:
+        print(f"memdev bench: {problem}", file=sys.stderr)
+        return 2
+    started = datetime.now(timezone.utc)
+    header = render.run_header(command(args), started)
+    with tempfile.TemporaryDirectory(prefix="memdev-bench-") as tmp:
+        work = args.work or Path(tmp)
+        print(f"memdev bench: {', '.join(slugs)}; project roots in {work}", flush=True)
+        if args.tuning:
+            return bench_tuning(slugs[0], args, work, header)
+        if args.ablation:
+            return bench_ablation(slugs, args, work, header)
+        return bench_all(slugs, args, work, header)
+
+
+def choose(args: argparse.Namespace) -> tuple[list[str], str]:
+    """The competitions to run, or why none can be."""
+    available = sorted(path.stem for path in args.competitions.glob("*.json"))
+    if not available:
+        return [], f"no practice competitions in {args.competitions}; nothing was run"
+    if args.tuning and (args.trials <= 0 or args.trials % max(tuning.WORKERS) or "," in (args.comps or "")):
+        return [], f"--tuning takes one competition and --trials a positive multiple of {max(tuning.WORKERS)}"
+    default = ablation.COMPETITIONS if args.ablation else (tuning.COMPETITION,) if args.tuning else available
+    slugs = args.comps.split(",") if args.comps else list(default)
+    unknown = [s for s in slugs if s not in available]
+    if unknown:
+        return [], f"no competition {unknown[0]!r} in {args.competitions} (found {', '.join(available)})"
+    if args.tuning and not pgserver.available():
+        return [], f"{pgserver.MISSING}; nothing was run"
+    return slugs, ""
+
+
+def command(args: argparse.Namespace) -> str:
+    """The command line that reproduces this run, as the report quotes it."""
+    comps = f" --comps {args.comps}" if args.comps else ""
+    if args.tuning:
+        return "python -m memdev.bench --tuning" + comps + (f" --trials {args.trials}" if args.trials != tuning.TRIALS else "")
+    if args.ablation:
+        return "python -m memdev.bench --ablation" + comps
+    return "make bench" + (f" BENCH_COMPS={args.comps}" if args.comps else "")
+
+
+def bench_all(slugs: list[str], args: argparse.Namespace, work: Path, header: str) -> int:
+    speed = throughput.measure()
+    done = []
+    for number, slug in enumerate(slugs):
+        print(f"\n[{number + 1}/{len(slugs)}] {slug}", flush=True)
+        done.append(competition.run(slug, args.competitions, work / slug))
+        # after every competition, so a run cut short keeps what it measured
+        render.write_sections(args.out, render.bench_sections(done, slugs[number + 1:], speed, header))
+    print(f"\nwrote {args.out}", flush=True)
+    return 0
+
+
+def bench_ablation(slugs: list[str], args: argparse.Namespace, work: Path, header: str) -> int:
+    from memdev.config import HeadConfig
+
+    table: ablation.Table = {}
+    for slug in slugs:
+        print(f"\nablation: {slug}", flush=True)
+        ablation.add(table, slug, ablation.measure(slug, args.competitions, work / slug))
+        render.write_sections(args.out, render.ablation_section(table, header, HeadConfig().inputs))
+    print(f"\nwrote {args.out}", flush=True)
+    return 0
+
+
+def bench_tuning(slug: str, args: argparse.Namespace, work: Path, header: str) -> int:
+    # a plain SIGTERM would skip the `finally` that stops the PostgreSQL server
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    runs, setup = tuning.measure(slug, args.competitions, work / slug, args.trials)
+    render.write_sections(args.out, render.tuning_section(runs, header, slug, setup, len(os.sched_getaffinity(0))))
+    print(f"\nwrote {args.out}", flush=True)
+    return 0 if all(r.check() == "ok" for r in runs) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

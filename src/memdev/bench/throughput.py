@@ -1,0 +1,56 @@
+"""MemAE training and scoring throughput (rows/s) of the default model size, on synthetic rows."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+TRAIN_ROWS_PER_SECOND = 100_000  # issue 3: MemAE pretraining, 100 features, default size
+PREDICT_ROWS_PER_SECOND = 500_000  # issue 6: inference of the default model
+TRAIN_SECONDS = 120  # issue 3: `make train` on bank-marketing
+
+
+@dataclass
+class Speed:
+    """What :func:`measure` measured, and on what."""
+
+    rows: int  # training rows
+    features: int
+    predict_rows: int
+    train: float  # MemAE training rows/s per epoch (median epoch after the first)
+    predict: float  # scoring rows/s as `make submit` does it
+    config: dict  # the MemAE's config (hidden, latent, memory_size, batch_size, ...)
+
+
+def measure(rows: int = 100_000, features: int = 100, predict_rows: int = 1_000_000, seed: int = 0) -> Speed:
+    """MemAE training rows/s per epoch and one fold's scoring rows/s, default model size, synthetic rows."""
+    import keras
+
+    from memdev.config import HeadConfig, MemAEConfig
+    from memdev.models.candidates import FoldModels
+    from memdev.models.devnet import DevNetHead
+    from memdev.models.memae import MemAEDetector
+
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((rows, features), dtype=np.float32)
+    y = (rng.random(rows) < 0.01).astype(np.int8)
+    epochs = []
+    timer = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: epochs.append(time.perf_counter()),
+        on_epoch_end=lambda epoch, logs: epochs.__setitem__(-1, time.perf_counter() - epochs[-1]),
+    )
+    config = MemAEConfig(epochs=5, validation_split=0.0)
+    memae = MemAEDetector(config, seed=seed).fit(X, callbacks=[timer])
+    train = rows / float(np.median(epochs[1:]))  # the first epoch also traces the graph
+    # scoring as `make submit` does it: the MemAE's outputs, then the DevNet head
+    models = FoldModels(memae, DevNetHead(HeadConfig(epochs=1, steps_per_epoch=5), seed=seed).fit(memae, X, y).model_)
+    big = np.tile(X, (predict_rows // rows, 1))
+    models.score(big[:rows], ["devnet"])  # warm up
+    started = time.perf_counter()
+    models.score(big, ["devnet"])
+    predict = len(big) / (time.perf_counter() - started)
+    print(f"throughput: MemAE training {train:,.0f} rows/s/epoch; scoring {predict:,.0f} rows/s", flush=True)
+    return Speed(rows, features, len(big), train, predict, dataclasses.asdict(config))

@@ -1,0 +1,64 @@
+"""Comparator thresholds: how scores become 0/1 labels.
+
+A threshold is chosen on out-of-fold scores and stored in a unit that
+transfers to the test set: a share of rows to call anomalous (``rate``) for
+strategies that rank, or a score value for strategies tied to the normal
+rows' own score scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sklearn.metrics import precision_recall_curve
+
+from memdev.config import Config
+from memdev.errors import MemdevError
+
+
+@dataclass
+class Threshold:
+    strategy: str
+    value: float  # on the out-of-fold score scale
+    rate: float  # share of rows at or above ``value`` out of fold
+    by: str  # "rate" or "value": which of the two transfers to the test set
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def apply(self, scores: np.ndarray) -> np.ndarray:
+        scores = np.asarray(scores, dtype=float)
+        if self.by == "value":
+            return (scores >= self.value).astype(np.int8)
+        count = int(round(self.rate * len(scores)))
+        labels = np.zeros(len(scores), dtype=np.int8)
+        if count:
+            # stable ranking: ties resolved by position, so results are reproducible
+            labels[np.argsort(-scores, kind="stable")[:count]] = 1
+        return labels
+
+
+def choose(config: Config, scores: np.ndarray, y: np.ndarray) -> Threshold:
+    """Pick the threshold named by the config's strategy from out-of-fold scores."""
+    strategy = config.threshold_strategy
+    cfg = config.threshold
+    scores = np.asarray(scores, dtype=float)
+    normal = scores[np.asarray(y) == 0]
+    if strategy == "f1":
+        if not np.asarray(y).any():
+            raise MemdevError("threshold strategy 'f1' needs labeled anomalies; use quantile, contamination or max_normal")
+        precision, recall, cuts = precision_recall_curve(y, scores)
+        f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+        value = float(cuts[int(np.argmax(f1[:-1]))])
+        return Threshold("f1", value, float(np.mean(scores >= value)), "rate")
+    if strategy == "contamination":
+        value = float(np.quantile(scores, 1.0 - cfg.contamination))
+        return Threshold("contamination", value, cfg.contamination, "rate")
+    if strategy == "quantile":
+        value = float(np.quantile(normal, cfg.quantile))
+    elif strategy == "max_normal":
+        value = float(normal.max() + cfg.margin * abs(normal.max()))
+    else:
+        raise MemdevError(f"unknown threshold strategy {strategy!r}")
+    return Threshold(strategy, value, float(np.mean(scores >= value)), "value")

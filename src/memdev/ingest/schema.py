@@ -1,0 +1,102 @@
+"""Detect a competition's schema from its files, and check its files agree.
+
+The id and target columns come from ``sample_submission.csv`` (first column
+id, second target), as on Kaggle.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from memdev.config import Config
+from memdev.errors import MemdevError
+from memdev.ingest.tables import header, read_csv
+from memdev.paths import Paths
+
+# A target column with at most this many positives is "a few labeled
+# anomalies" (the DevNet protocol), not a fully labeled competition.
+WEAK_MAX_POSITIVES = 50
+
+
+def detect(paths: Paths) -> Config:
+    """Build the config ``make data`` writes, from the raw files alone."""
+    sample = read_csv(paths.sample_csv)
+    if sample.shape[1] < 2:
+        raise MemdevError(f"{paths.sample_csv}: needs two columns (id, target); found {list(sample.columns)}")
+    id_column, target = map(str, sample.columns[:2])
+    # only the target column (or the first): train.csv may be bigger than memory
+    columns = header(paths.train_csv)
+    train = read_csv(paths.train_csv, id_column, [target] if target in columns else columns[:1])
+    if train.empty:
+        raise MemdevError(f"{paths.train_csv}: has a header but no rows")
+    header(paths.test_csv)  # an empty or missing test.csv is named now, not after training
+    values = pd.to_numeric(sample[target], errors="coerce")
+    integer = values.notna().all() and bool((values == values.round()).all())
+    submission = "label" if integer else "score"
+    if target in train.columns:
+        labels = train[target].dropna().astype(str).str.strip()
+        numbers = pd.to_numeric(labels, errors="coerce")
+        if numbers.isin([0, 1]).all():  # 0/1, also written as 0.0/1.0
+            positives = int((numbers == 1).sum())
+        else:
+            # labels such as yes/no or -1/1 are still labels: count the rarer
+            # level, so preprocess names the values and suggests a label_map
+            # instead of the labels being silently dropped as "unsupervised"
+            counts = labels.value_counts()
+            positives = int(counts.iloc[-1]) if len(counts) > 1 else 0
+        if positives == 0:
+            regime = "unsupervised"
+        elif positives <= WEAK_MAX_POSITIVES:
+            regime = "weak"
+        else:
+            regime = "full"
+    else:
+        regime = "novelty"
+    metric = "f1" if submission == "label" else "average_precision"
+    return Config(
+        slug=paths.slug,
+        id_column=id_column,
+        target_column=target if target in train.columns else None,
+        submission=submission,
+        regime=regime,
+        metric=metric,
+    )
+
+
+def target_vector(train: pd.DataFrame, config: Config, path) -> np.ndarray:
+    """The 0/1 target of the training rows, or an error naming the bad values."""
+    column = config.target_column
+    if not config.labeled:
+        return np.zeros(len(train), dtype=np.int8)
+    if column not in train.columns:
+        raise MemdevError(f"{path}: target column {column!r} (named in the config) is missing")
+    raw = train[column]
+    if config.label_map:
+        mapped = raw.astype(str).str.strip().map({str(k): v for k, v in config.label_map.items()})
+        unmapped = raw[mapped.isna()]
+        if len(unmapped):
+            raise MemdevError(
+                f"{path}: column {column!r} has value {unmapped.iloc[0]!r} (row {unmapped.index[0] + 2}) "
+                f"that label_map does not name"
+            )
+        return mapped.to_numpy(dtype=np.int8)
+    numeric = pd.to_numeric(raw, errors="coerce")
+    bad = raw[~numeric.isin([0, 1])]
+    if len(bad):
+        values = sorted(map(str, bad.dropna().unique()))[:5] or ["empty"]
+        hint = ""
+        if raw.nunique() == 2:
+            levels = sorted(map(str, raw.dropna().unique()))
+            hint = (
+                f"; if {levels[-1]!r} marks an anomaly, add to the config: "
+                f"label_map: {{{levels[-1]!r}: 1, {levels[0]!r}: 0}}"
+            )
+        raise MemdevError(
+            f"{path}: target column {column!r} must hold 0/1; found {', '.join(values)} "
+            f"(first at row {bad.index[0] + 2}){hint}"
+        )
+    y = numeric.to_numpy(dtype=np.int8)
+    if y.all():
+        raise MemdevError(f"{path}: every row of target column {column!r} is 1; there are no normal rows to learn from")
+    return y

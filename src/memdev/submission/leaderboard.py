@@ -1,0 +1,54 @@
+"""A local leaderboard: score a submission against a solution file, Kaggle style.
+
+The solution's ``Usage`` column splits its rows into the Public and Private
+halves of the leaderboard; each half is scored on its own. The pipeline
+itself never reads a solution file: only this command and benchmarks do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from memdev.errors import MemdevError
+from memdev.evaluation import metrics
+from memdev.ingest.tables import read_csv
+
+
+def score(submission: Path, solution: Path, metric: str | None = None) -> dict[str, dict[str, float]]:
+    """Metrics of ``submission`` on each leaderboard half of ``solution``."""
+    id_column, target = read_csv(submission).columns[:2]
+    # ids are matched as exact text on both sides ("007" is not "7")
+    sub = read_csv(submission, id_column)
+    sol = read_csv(solution, id_column)
+    if id_column not in sol.columns:
+        raise MemdevError(f"{solution}: has no id column {id_column!r} (the submission's first column)")
+    sol = sol.rename(columns={sol.columns[1]: "__truth"})
+    merged = sol.merge(sub[[id_column, target]], on=id_column, how="left")
+    if merged[target].isna().any():
+        missing = merged.loc[merged[target].isna(), id_column].iloc[0]
+        raise MemdevError(f"{submission}: no prediction for id {missing!r}")
+    truth = merged["__truth"].to_numpy(dtype=int)
+    values = merged[target].to_numpy(dtype=float)
+    is_label = bool(np.isin(values, [0, 1]).all())
+    metric = metric or ("f1" if is_label else "average_precision")
+    usage = merged["Usage"] if "Usage" in merged.columns else pd.Series("Public", index=merged.index)
+    out = {}
+    for half in ("Public", "Private"):
+        rows = (usage == half).to_numpy()
+        if rows.any():
+            result = metrics.evaluate(truth[rows], values[rows], values[rows].astype(int) if is_label else None)
+            result["score"] = metrics.primary(metric, truth[rows], values[rows], values[rows].astype(int) if is_label else None)
+            out[half] = result
+    out["metric"] = metric
+    return out
+
+
+def show(results: dict) -> str:
+    metric = results.pop("metric")
+    lines = [metrics.table(results)]
+    for half, values in results.items():
+        lines.append(f"{half:<8} {metric} = {values['score']:.4f}: {metrics.verdict(values, metric)}")
+    return "\n".join(lines)

@@ -1,0 +1,121 @@
+"""``submissions/ledger.csv``: one row per submission, for leaderboard iteration.
+
+Rows are added by ``make submit``; public (and, after the deadline, private)
+scores are filled in by ``make lb`` from the kaggle CLI or by hand.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from memdev import atomic
+from memdev.errors import MemdevError
+from memdev.ingest import kaggle_cli
+from memdev.ingest.tables import read_csv
+from memdev.paths import Paths
+from memdev.submission import leaderboard
+
+COLUMNS = [
+    "time", "competition", "file", "sha256", "config_hash", "model", "cv_metric", "cv_value",
+    "trial", "git_commit", "message", "uploaded", "public_score", "private_score",
+]
+
+
+def read(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        return pd.DataFrame(columns=COLUMNS)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return frame.reindex(columns=COLUMNS, fill_value="")
+
+
+def write(path: Path, frame: pd.DataFrame) -> None:
+    atomic.write_text(path, frame.to_csv(index=False, lineterminator="\n"))
+
+
+def append(path: Path, row: dict) -> None:
+    frame = read(path)
+    write(path, pd.concat([frame, pd.DataFrame([{c: row.get(c, "") for c in COLUMNS}])], ignore_index=True))
+
+
+def set_fields(path: Path, file: str, **fields: str) -> None:
+    """Update the row of submission ``file`` (matched by file name)."""
+    frame = read(path)
+    rows = frame["file"].map(lambda f: Path(f).name) == Path(file).name
+    if not rows.any():
+        raise MemdevError(f"{path}: no submission named {Path(file).name!r}")
+    for key, value in fields.items():
+        frame.loc[rows, key] = value
+    write(path, frame)
+
+
+def sync(paths: Paths) -> int:
+    """Fill public/private scores from `kaggle competitions submissions`; return rows updated."""
+    listing = pd.read_csv(io.StringIO(kaggle_cli.submissions(paths.slug)), dtype=str, keep_default_na=False)
+    needed = {"fileName", "publicScore"}
+    if not needed <= set(listing.columns):
+        raise MemdevError(f"kaggle competitions submissions: expected columns {sorted(needed)}, got {list(listing.columns)}")
+    frame = read(paths.ledger)
+    updated = 0
+    for _, entry in listing.iterrows():
+        rows = (frame["competition"] == paths.slug) & (frame["file"].map(lambda f: Path(f).name) == entry["fileName"])
+        if rows.any() and entry["publicScore"] not in ("", "None"):
+            frame.loc[rows, "public_score"] = entry["publicScore"]
+            if entry.get("privateScore", "") not in ("", "None"):
+                frame.loc[rows, "private_score"] = entry["privateScore"]
+            updated += int(rows.sum())
+    write(paths.ledger, frame)
+    return updated
+
+
+def diff(a: Path, b: Path) -> str:
+    """How much two submissions of the same competition really differ."""
+    left, right = read_csv(a), read_csv(b)
+    key = left.columns[0]
+    if list(left.columns[:2]) != list(right.columns[:2]):
+        raise MemdevError(f"{a} and {b} have different columns: {list(left.columns)} vs {list(right.columns)}")
+    merged = left.merge(right, on=key, suffixes=("_a", "_b"))
+    if len(merged) != len(left) or len(merged) != len(right):
+        raise MemdevError(f"{a} and {b} do not have the same ids")
+    target = left.columns[1]
+    x, y = merged[f"{target}_a"].to_numpy(float), merged[f"{target}_b"].to_numpy(float)
+    if np.isin(x, [0, 1]).all() and np.isin(y, [0, 1]).all():
+        changed = int((x != y).sum())
+        return (
+            f"{changed} of {len(x)} ids changed label ({changed / len(x):.2%}): "
+            f"{int(((x == 0) & (y == 1)).sum())} became 1, {int(((x == 1) & (y == 0)).sum())} became 0; "
+            f"anomalies called: {int(x.sum())} vs {int(y.sum())}"
+        )
+    rho = spearmanr(x, y).statistic
+    top = max(1, len(x) // 10)
+    overlap = len(set(np.argsort(-x)[:top]) & set(np.argsort(-y)[:top])) / top
+    return f"rank correlation {rho:.4f} over {len(x)} ids; the top 10% overlap {overlap:.1%}"
+
+
+def rank(paths: Paths, solution: Path, metric: str | None = None) -> str:
+    """A local leaderboard: every ledger submission of this competition, scored on each half the solution holds.
+
+    Ranked by the Private half where the solution has one, else by the Public half.
+    """
+    frame = read(paths.ledger)
+    frame = frame[frame["competition"] == paths.slug]
+    if frame.empty:
+        raise MemdevError(f"{paths.ledger}: no submissions for {paths.slug!r} yet")
+    rows = []
+    for _, entry in frame.iterrows():
+        file = paths.root / entry["file"] if not Path(entry["file"]).is_absolute() else Path(entry["file"])
+        scores = leaderboard.score(file, solution, metric) if file.exists() else None
+        rows.append((entry["file"], entry["cv_value"], scores))
+    halves = [h for h in ("Public", "Private") if any(s and h in s for _, _, s in rows)] or ["Public"]
+    deciding = halves[-1]
+    rows.sort(key=lambda r: -(r[2][deciding]["score"] if r[2] and deciding in r[2] else float("-inf")))
+    width = max(len(Path(r[0]).name) for r in rows)
+    lines = [f"{'submission':<{width}}  {'CV':>8}" + "".join(f"  {h.lower():>8}" for h in halves)]
+    for file, cv, scores in rows:
+        cells = [f"{scores[h]['score']:>8.4f}" if scores and h in scores else f"{'missing':>8}" for h in halves]
+        lines.append(f"{Path(file).name:<{width}}  {cv or '-':>8}  " + "  ".join(cells))
+    return "\n".join(lines)

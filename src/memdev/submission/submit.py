@@ -1,0 +1,143 @@
+"""The submit stage: score test.csv with the fold models, validate, write, record.
+
+The CSV goes to ``submissions/<slug>/<UTC time>_<metric>-<cv>.csv`` and a row
+to ``submissions/ledger.csv``; ``memdev submit`` prints the path as its last line.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from memdev import atomic
+from memdev import config as config_io
+from memdev.config import Config
+from memdev.errors import MemdevError
+from memdev.features import preprocess
+from memdev.ingest import kaggle_cli
+from memdev.ingest.tables import read_csv
+from memdev.models.candidates import FoldModels, blend, fitted_by
+from memdev.paths import Paths
+from memdev.submission import ledger
+from memdev.training import finetune
+from memdev.training import folds as folds_io
+from memdev.training.summary import CVSummary
+
+log = logging.getLogger(__name__)
+
+
+def test_scores(config: Config, paths: Paths, cv: CVSummary) -> np.ndarray:
+    """The chosen candidate's test scores, averaged over the fold models."""
+    X_test = np.asarray(preprocess.load_features(paths)[2])
+    names = fitted_by([cv.model])
+    count = folds_io.count(folds_io.load(paths))
+    totals: dict[str, np.ndarray] = {}
+    for fold in range(count):
+        models = FoldModels.load(paths, fold, config, names)
+        for name, scores in models.score(X_test, names).items():
+            if name in names:
+                totals[name] = totals.get(name, 0) + scores / count
+    if cv.model == "blend":
+        return blend(totals["devnet"], totals["stack"])
+    return totals[cv.model]
+
+
+def check_stamp(config: Config, paths: Paths, cv: CVSummary) -> None:
+    current = finetune.stamp(config, paths)
+    for key, value in cv.stamp.items():
+        if current.get(key) != value:
+            raise MemdevError(
+                f"{paths.cv}: the models were built from a different {key.replace('_', ' ')} than the one now in "
+                f"{paths.comp}; run `make train COMP={paths.slug}` before submitting"
+            )
+
+
+def build(config: Config, paths: Paths, values: np.ndarray) -> pd.DataFrame:
+    """The submission frame in the sample's column and row order.
+
+    ``values`` are in test.csv's row order: 0/1 labels for a ``label``
+    competition, scores (higher = more anomalous) for a ``score`` one.
+    """
+    sample = read_csv(paths.sample_csv, config.id_column)
+    ids = preprocess.load_test_ids(paths, config)
+    target = sample.columns[1]
+    values = np.asarray(values).astype(int if config.submission == "label" else float)
+    by_id = pd.Series(values, index=ids.to_numpy())
+    frame = pd.DataFrame({config.id_column: sample[config.id_column], target: by_id.loc[sample[config.id_column]].to_numpy()})
+    validate(frame, sample, config)
+    return frame
+
+
+def validate(frame: pd.DataFrame, sample: pd.DataFrame, config: Config) -> None:
+    """Kaggle's format rules: same columns, every id once, finite values, 0/1 for labels."""
+    if list(frame.columns) != list(sample.columns[:2]):
+        raise MemdevError(f"submission columns {list(frame.columns)} differ from the sample's {list(sample.columns[:2])}")
+    ids = frame.iloc[:, 0]
+    if ids.duplicated().any() or set(ids) != set(sample.iloc[:, 0]) or len(ids) != len(sample):
+        raise MemdevError("submission ids are not exactly the sample's ids, each once")
+    values = frame.iloc[:, 1]
+    numbers = pd.to_numeric(values, errors="coerce")
+    text = values[numbers.isna() & values.notna()]
+    if len(text):
+        raise MemdevError(f"submission value {text.iloc[0]!r} (id {ids[text.index[0]]!r}) is not a number")
+    if not np.isfinite(numbers.to_numpy(dtype=float)).all():
+        raise MemdevError("submission has NaN or infinite values")
+    if config.submission == "label" and not values.isin([0, 1]).all():
+        raise MemdevError("a label submission must hold only 0 and 1")
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() if out.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def tuned_trial(paths: Paths) -> str:
+    """Which study and trial the parameters came from ('' for the defaults)."""
+    best = config_io.load_tuned(paths.best_params)
+    return f"{best['study']}#{best['trial']}" if best else ""
+
+
+def run(config: Config, paths: Paths, message: str = "") -> tuple[Path, str]:
+    """Write the submission CSV and its ledger row; return the CSV's path and the upload message."""
+    cv = CVSummary.load(paths)
+    check_stamp(config, paths, cv)
+    scores = test_scores(config, paths, cv)
+    frame = build(config, paths, cv.threshold.apply(scores) if config.submission == "label" else scores)
+    now = datetime.now(timezone.utc)
+    path = paths.submissions / f"{now:%Y%m%dT%H%M%SZ}_{cv.tag}.csv"
+    if path.exists():  # two submissions in one second must not overwrite each other
+        path = path.with_name(f"{path.stem}_{now:%f}.csv")
+    atomic.write_text(path, frame.to_csv(index=False, lineterminator="\n"))
+    trial = tuned_trial(paths)
+    message = message or f"memdev {cv.model} CV {cv.tag}" + (f" trial {trial}" if trial else "") + f" commit {git_commit() or 'none'}"
+    ledger.append(paths.ledger, {
+        "time": now.isoformat(timespec="seconds"), "competition": paths.slug, "file": str(path),
+        "sha256": atomic.sha256(path), "config_hash": config.digest(), "model": cv.model,
+        "cv_metric": cv.metric, "cv_value": "" if cv.value is None else f"{cv.value:.6f}",
+        "trial": trial, "git_commit": git_commit(), "message": message, "uploaded": "no",
+    })
+    counts = frame.iloc[:, 1].value_counts().to_dict() if config.submission == "label" else None
+    log.info(f"submission: {len(frame)} rows, model {cv.model}, CV {cv.tag}" + (f", labels {counts}" if counts else ""))
+    return path, message
+
+
+def upload(paths: Paths, path: Path, message: str) -> None:
+    """Upload a written submission; its ledger row says whether that worked.
+
+    The CSV and its row are already safe: a failed upload loses nothing.
+    """
+    try:
+        kaggle_cli.submit(paths.slug, path, message)
+    except MemdevError:
+        ledger.set_fields(paths.ledger, str(path), uploaded="failed")
+        raise
+    ledger.set_fields(paths.ledger, str(path), uploaded="yes")
+    log.info(f"uploaded with message {message!r}; `make lb COMP={paths.slug}` fetches the public score")

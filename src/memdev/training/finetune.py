@@ -1,0 +1,150 @@
+"""The finetune stage: DevNet heads (and the other candidates) on the frozen fold MemAEs.
+
+Reads the features, the folds and each fold's MemAE. For every fold the
+candidates (:mod:`memdev.models.candidates`) are fitted on the fold's
+training rows and score its held-out rows, so every training row gets an
+honest out-of-fold score. The competition's own metric on those scores picks
+the candidate and the comparator threshold. Writes each fold's models,
+``oof.parquet`` and ``cv.json`` (:class:`~memdev.training.summary.CVSummary`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from memdev import manifest
+from memdev.config import Config
+from memdev.evaluation import metrics, threshold
+from memdev.features import preprocess
+from memdev.models.candidates import FoldModels, blend, fitted_by
+from memdev.models.memae import MemAEDetector
+from memdev.paths import Paths
+from memdev.training import folds as folds_io
+from memdev.training.summary import CVSummary, save_oof
+
+log = logging.getLogger(__name__)
+
+
+def run(config: Config, paths: Paths) -> None:
+    X, y, _ = preprocess.load_features(paths)
+    folds = folds_io.load(paths)
+    count = folds_io.count(folds)
+    memaes = ((k, None, MemAEDetector.load(paths.memae(k), config.memae, config.seed + k)) for k in range(count))
+
+    def progress(fold, held_out, oof):
+        log.info(f"finetune: fold {fold + 1}/{count} done ({len(held_out)} held-out rows)")
+
+    result = cross_validate(config, X, y, folds, memaes, progress)
+    chosen, values = select(config, y, result.oof)
+    summary = summarise(config, y, folds, result.oof[chosen], chosen, values)
+    summary.stamp = stamp(config, paths)
+
+    pickles = [path for fold, models in enumerate(result.folds) for path in models.save(paths, fold)]
+    manifest.record(paths, pickles)
+    save_oof(paths, folds, y, result.oof)
+    summary.save(paths)
+    log.info(describe(config, summary))
+
+
+@dataclass
+class CVResult:
+    oof: dict[str, np.ndarray]
+    folds: list[FoldModels] = field(default_factory=list)
+
+
+def candidates(config: Config, y: np.ndarray) -> list[str]:
+    if not config.labeled or not np.any(y):
+        return ["memae"]
+    names = ["memae", "devnet"]
+    if config.stacking != "off":
+        names += ["gbm", "stack", "blend"]
+    return names
+
+
+def cross_validate(config: Config, X, y, folds: np.ndarray, memaes, on_fold=None) -> CVResult:
+    """Out-of-fold scores of every candidate; ``memaes`` yields (fold, rows, MemAE).
+
+    ``on_fold(fold, held_out, oof)`` is called after each fold (tuning
+    reports there and may prune the trial).
+    """
+    names = candidates(config, y)
+    fitted = fitted_by(names)
+    oof = {name: np.zeros(len(y)) for name in fitted}
+    result = CVResult(oof)
+    for fold, _, memae in memaes:
+        train = np.flatnonzero(folds != fold)
+        held_out = np.flatnonzero(folds == fold)
+        models = FoldModels.fit(config, memae, X, y[train], fitted, train)
+        for name, scores in models.score(X, fitted, held_out).items():
+            oof[name][held_out] = scores
+        result.folds.append(models)
+        if on_fold:
+            on_fold(fold, held_out, oof)
+    if "blend" in names:
+        oof["blend"] = blend(oof["devnet"], oof["stack"])
+    return result
+
+
+def cv_score(config: Config, y: np.ndarray, scores: np.ndarray) -> float:
+    """The competition's metric on out-of-fold scores (labels via the threshold strategy)."""
+    labels = threshold.choose(config, scores, y).apply(scores) if config.metric in metrics.PRIMARY_NEEDS_LABELS else None
+    return metrics.primary(config.metric, y, scores, labels)
+
+
+def select(config: Config, y: np.ndarray, oof: dict[str, np.ndarray]) -> tuple[str, dict[str, float]]:
+    """The candidate with the best CV metric (the only one, without labels)."""
+    if not config.labeled or not np.any(y):
+        return "memae", {}
+    values = {name: cv_score(config, y, scores) for name, scores in oof.items()}
+    if config.stacking == "on":
+        return "stack", values
+    return max(values, key=values.get), values
+
+
+def summarise(config: Config, y, folds, scores, chosen: str, values: dict[str, float]) -> CVSummary:
+    """The threshold, CV metric, the full metrics table and the per-fold spread of the chosen candidate."""
+    cut = threshold.choose(config, scores, y)
+    summary = CVSummary(model=chosen, metric=config.metric, regime=config.regime, value=None, threshold=cut,
+                        candidates=values)
+    summary.score_quantiles = {str(q): float(np.quantile(scores, q)) for q in (0.5, 0.9, 0.99)}
+    if config.labeled and np.any(y):
+        labels = cut.apply(scores)
+        summary.value = cv_score(config, y, scores)
+        summary.metrics = metrics.evaluate(y, scores, labels)
+        summary.per_fold = [
+            cv_score(config, y[folds == k], scores[folds == k]) if np.any(y[folds == k]) else None
+            for k in range(folds_io.count(folds))
+        ]
+    return summary
+
+
+def describe(config: Config, summary: CVSummary) -> str:
+    """The CV table as ``make train`` prints it."""
+    cut = summary.threshold
+    lines = [f"cross-validation ({config.folds} folds, regime {config.regime}): model {summary.model}"]
+    for name, value in summary.candidates.items():
+        lines.append(f"  {name:<7} CV {config.metric} = {value:.4f}")
+    if summary.value is None:
+        lines.append(f"  no labels: no CV metric; threshold from strategy {cut.strategy} = {cut.value:.6g} "
+                     f"(calls {cut.rate:.1%} of training rows anomalous)")
+        return "\n".join(lines)
+    lines.append(metrics.table({"out-of-fold": summary.metrics}))
+    spread = [v for v in summary.per_fold if v is not None]
+    lines.append(f"per-fold {config.metric}: " + ", ".join(f"{v:.4f}" for v in spread)
+                 + f" (std {np.std(spread):.4f})")
+    lines.append(f"threshold: {cut.strategy} -> calls {cut.rate:.2%} of rows anomalous")
+    lines.append("verdict: " + metrics.verdict(summary.metrics, config.metric))
+    return "\n".join(lines)
+
+
+def stamp(config: Config, paths: Paths) -> dict[str, str]:
+    """What the models were built from; `submit` refuses to mix them with anything else."""
+    return {
+        "config": config.digest(),
+        "transformer": manifest.digest(paths, paths.transformer),
+        "x_train": manifest.digest(paths, paths.x_train),
+        "x_test": manifest.digest(paths, paths.x_test),
+    }

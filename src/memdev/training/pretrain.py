@@ -1,0 +1,54 @@
+"""The pretrain stage: one MemAE per cross-validation fold, on normal rows.
+
+Reads the features; assigns the folds; fits each fold's MemAE on that fold's
+training rows not labeled anomalous, so every out-of-fold score downstream is
+honest; writes the folds, the MemAEs and ``pretrain.json`` (the stage's stamp).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import numpy as np
+
+from memdev import atomic, manifest
+from memdev.config import Config
+from memdev.features import preprocess
+from memdev.models.memae import MemAEDetector
+from memdev.paths import Paths
+from memdev.training import folds as folds_io
+
+log = logging.getLogger(__name__)
+
+
+def run(config: Config, paths: Paths, verbose: int = 2) -> None:
+    X, y, _ = preprocess.load_features(paths)
+    folds = folds_io.assign(y, config)
+    folds_io.save(paths, folds)
+    started = time.perf_counter()
+    summary = []
+    for fold, rows, detector in fit_memaes(config, X, y, folds, verbose):
+        detector.save(paths.memae(fold), paths.encoder(fold))
+        epochs = len(detector.history_["loss"])
+        summary.append({"fold": fold, "rows": int(len(rows)), "epochs": epochs,
+                        "loss": float(detector.history_["loss"][-1])})
+    seconds = time.perf_counter() - started
+    rows_seen = sum(s["rows"] * s["epochs"] for s in summary)
+    stamp = {"config": config.digest(), "features": manifest.digest(paths, paths.x_train),
+             "folds": summary, "seconds": seconds, "rows_per_second": rows_seen / max(seconds, 1e-9)}
+    atomic.write_text(paths.pretrained, json.dumps(stamp, indent=1))
+    log.info(f"pretrain: {len(summary)} MemAEs in {seconds:.1f}s ({stamp['rows_per_second']:,.0f} rows/s)")
+
+
+def fit_memaes(config: Config, X: np.ndarray, y: np.ndarray, folds: np.ndarray, verbose: int = 0):
+    """Yield (fold, rows, MemAE) for every fold, each fitted on that fold's
+    training rows not labeled anomalous."""
+    count = folds_io.count(folds)
+    for fold in range(count):
+        if verbose:
+            log.info(f"pretrain: MemAE for fold {fold + 1}/{count}")
+        rows = np.flatnonzero((folds != fold) & (y == 0))
+        detector = MemAEDetector(config.memae, seed=config.seed + fold, verbose=verbose)
+        yield fold, rows, detector.fit(X, rows)

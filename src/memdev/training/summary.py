@@ -1,0 +1,80 @@
+"""What the finetune stage decided, and the out-of-fold scores it decided on.
+
+``cv.json`` holds a :class:`CVSummary`; ``oof.parquet`` the out-of-fold scores
+of every candidate. Both are written by ``finetune`` and read, through this
+module only, by ``submit``, the reports and the benchmark.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from memdev import atomic
+from memdev.errors import MemdevError
+from memdev.evaluation.threshold import Threshold
+from memdev.paths import Paths
+
+
+@dataclass
+class CVSummary:
+    """The chosen candidate, its cross-validated metric, the threshold, and what the models were built from."""
+
+    model: str  # the chosen candidate
+    metric: str  # the competition's metric
+    regime: str
+    value: float | None  # the CV metric of the chosen candidate (None without labels)
+    threshold: Threshold
+    candidates: dict[str, float] = field(default_factory=dict)  # every candidate's CV metric
+    metrics: dict[str, float] = field(default_factory=dict)  # the full table (labeled regimes)
+    per_fold: list[float | None] = field(default_factory=list)  # the CV metric of each held-out fold
+    score_quantiles: dict[str, float] = field(default_factory=dict)
+    stamp: dict[str, str] = field(default_factory=dict)  # digests of the config and features used
+
+    @property
+    def labeled(self) -> bool:
+        return self.value is not None
+
+    @property
+    def tag(self) -> str:
+        """``<metric>-<value>`` for file names, ``nocv`` without a CV value."""
+        return f"{self.metric}-{self.value:.4f}" if self.value is not None else "nocv"
+
+    def save(self, paths: Paths) -> None:
+        data = dataclasses.asdict(self)
+        atomic.write_text(paths.cv, json.dumps(data, indent=1))
+
+    @classmethod
+    def load(cls, paths: Paths) -> "CVSummary":
+        again = f"run `make train COMP={paths.slug}`"
+        if not paths.cv.exists():
+            raise MemdevError(f"{paths.cv}: no trained models; {again} first")
+        try:
+            data = json.loads(paths.cv.read_text(encoding="utf-8"))
+            data["threshold"] = Threshold(**data["threshold"])
+            return cls(**data)
+        except json.JSONDecodeError as exc:
+            raise MemdevError(f"{paths.cv}: not valid JSON ({exc}); {again} again") from None
+        except (KeyError, TypeError) as exc:
+            raise MemdevError(f"{paths.cv}: not what this version of memdev writes ({exc}); {again} again") from None
+
+
+def save_oof(paths: Paths, folds: np.ndarray, y: np.ndarray, scores: dict[str, np.ndarray]) -> None:
+    frame = pd.DataFrame({"fold": folds, "y": y, **scores})
+    with atomic.atomic_path(paths.oof) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
+def load_oof(paths: Paths, needed: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Columns ``fold``, ``y`` and one per candidate; ``needed`` names candidates that must be there."""
+    if not paths.oof.exists():
+        raise MemdevError(f"{paths.oof}: no out-of-fold scores; run `make train COMP={paths.slug}` first")
+    frame = pd.read_parquet(paths.oof)
+    for column in ("fold", "y", *needed):
+        if column not in frame.columns:
+            raise MemdevError(f"{paths.oof}: has no column {column!r} (columns: {', '.join(frame.columns)})")
+    return frame

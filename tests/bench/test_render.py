@@ -1,0 +1,129 @@
+"""memdev.bench.render: BENCHMARKS.md's sections from measured results (the runs themselves are `make bench`)."""
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from memdev.bench import render
+from memdev.bench.results import PRIVATE, PUBLIC, Model, Result
+from memdev.bench.throughput import Speed
+from memdev.bench.tuning import TuningRun
+
+
+def scored(name: str, public: float, private: float | None = None) -> Model:
+    model = Model(name, Path(f"{name}.csv"), 10.0, 1.0, 100.0)
+    halves = {PUBLIC: public, PRIVATE: private}
+    model.scores = {half: {"score": v, "auc_pr": 0.5, "auc_roc": 0.9} for half, v in halves.items() if v is not None}
+    model.scores["metric"] = "average_precision"
+    return model
+
+
+SPEED = Speed(rows=100_000, features=100, predict_rows=1_000_000, train=150_000.0, predict=250_000.0,
+              config={"hidden": [64], "latent": 16, "memory_size": 50, "batch_size": 512})
+
+
+def thyroid(private: bool) -> Result:
+    return Result("thyroid", metric="average_precision", regime="weak", chosen="devnet", cv=0.9,
+                  models=[scored("pipeline", 0.82, 0.80 if private else None),
+                          scored("IsolationForest", 0.41, 0.40 if private else None),
+                          scored("HistGradientBoosting", 0.52, 0.50 if private else None)])
+
+
+def table_rows(text: str, heading: str) -> list[str]:
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+    return [line for line in section.splitlines() if line.startswith("|")]
+
+
+def test_met_says_by_how_much():
+    assert render.met(0.98, 0.97) == "**met** (+0.0100)"
+    assert render.met(0.60, 0.65) == "missed by 0.0500"
+    assert render.met(None, 0.65) == "not run"
+
+
+def test_public_only_scores_render_without_a_private_column():
+    text = render.bench_sections([thyroid(private=False)], ["cardio"], SPEED, "header")
+    head, _, row, pending = table_rows(text, "## Results")
+    assert "private" not in head.lower() and "| public |" in head and "AUC-PR (public)" in head
+    assert row.startswith("| thyroid | average_precision | 0.8200 / 0.4100 / 0.5200 | 1.577 (HistGradientBoosting) |")
+    assert row.count("|") == head.count("|")
+    assert pending.startswith("| cardio | not run |") and pending.count("|") == head.count("|")
+    assert "Public half of each practice leaderboard" in text and "Private" not in text.split("## Targets")[0]
+    assert ("| thyroid | average_precision | 0.977 (HistGradientBoosting) | 0.5200 (HistGradientBoosting) "
+            "| ≥ 0.97 | 0.8200 | missed by 0.1500 |") in text
+    assert "| bank-marketing | f1 | 0.641 (HistGradientBoosting) | n/a | ≥ 0.65 | n/a | not run |" in text
+    assert "| 150,000 | ≥ 100,000 | **met** |" in text and "missed: 50% of the target" in text
+
+
+def test_a_private_half_gets_its_own_column_but_the_comparisons_stay_public():
+    text = render.bench_sections([thyroid(private=True)], [], SPEED, "header")
+    head, _, row = table_rows(text, "## Results")
+    assert "| public | private | ÷ best anchor |" in head and row.count("|") == head.count("|")
+    assert "| 0.8200 / 0.4100 / 0.5200 | 0.8000 / 0.4000 / 0.5000 | 1.577 (HistGradientBoosting) |" in row
+    assert "| ≥ 0.97 | 0.8200 | missed by 0.1500 |" in text
+
+
+def test_a_failed_competition_or_a_missing_anchor_still_renders():
+    failed = Result("cardio", error="RuntimeError: make train failed | twice")
+    novelty = Result("mnist-novelty", metric="f1", models=[scored("pipeline", 0.6), scored("IsolationForest", 0.3)])
+    text = render.bench_sections([failed, novelty], [], SPEED, "header")
+    head, _, failed_row, novelty_row = table_rows(text, "## Results")
+    assert failed_row.startswith("| cardio | failed: RuntimeError: make train failed / twice |")
+    assert failed_row.count("|") == head.count("|")
+    assert "0.6000 / 0.3000 / n/a" in novelty_row and "2.000 (IsolationForest)" in novelty_row
+    assert "| `make train` on bank-marketing, seconds | n/a | < 120 | not run |" in text
+
+
+def test_the_header_names_the_command_the_time_and_the_machine():
+    line = render.run_header("make bench", datetime(2026, 11, 23, 12, 50, tzinfo=timezone.utc))
+    assert line.startswith("`make bench`, started 2026-11-23 12:50 UTC on ") and "cores" in line
+    assert line.endswith("(the machine is shared).")
+
+
+def test_sections_are_replaced_in_place_and_others_kept(tmp_path):
+    path = tmp_path / "BENCHMARKS.md"
+    render.write_sections(path, "## Results\n\nfirst\n\n## Throughput\n\nfast\n")
+    render.write_sections(path, "## Head-input ablation\n\ntable\n")
+    render.write_sections(path, "## Results\n\nsecond\n\n## Throughput\n\nfaster\n")
+    text = path.read_text()
+    assert text.startswith("# Benchmarks")
+    assert [line for line in text.splitlines() if line.startswith("## ")] == ["## Results", "## Throughput", "## Head-input ablation"]
+    assert "second" in text and "faster" in text and "first" not in text and "table" in text
+
+
+def test_ablation_table_is_sorted_by_the_mean_and_marks_the_default():
+    table = {"latent": {"a": (0.5, 0.1), "b": (0.7, 0.1)}, "latent,error": {"a": (0.6, 0.1), "b": (0.8, 0.05)}}
+    text = render.ablation_section(table, "header", ["latent"])
+    assert text.startswith("## Head-input ablation\n\nheader\n")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "head.inputs" not in line]
+    assert rows[0] == "| latent,error | 0.6000 ± 0.100 | 0.8000 ± 0.050 | 0.7000 |"
+    assert rows[1].startswith("| **latent** (default) |")
+    assert "Best mean: `head.inputs: [latent, error]`." in text
+
+
+def tuning_run(workers: int, seconds: float, numbers: list[int], pruned: int = 0, distinct: int = 8) -> TuningRun:
+    return TuningRun(workers, 8, seconds=seconds, load=1.5, numbers=numbers, distinct=distinct, best=0.61,
+                     states={"COMPLETE": len(numbers) - pruned, "PRUNED": pruned}, peak_mib=900.0)
+
+
+def test_tuning_section_quotes_rates_and_speed_ups_against_one_worker_and_checks_the_trials():
+    runs = [tuning_run(1, 480.0, list(range(8)), pruned=3), tuning_run(2, 320.0, list(range(8))),
+            tuning_run(4, 400.0, [0, 1, 2, 3, 4, 5, 6, 6]), TuningRun(4, 8, error="RuntimeError: make tune failed")]
+    text = render.tuning_section(runs, "header", "bank-marketing", {"metric": "f1", "edits": ["folds 5 -> 3"]}, cores=2)
+    assert text.startswith("## Tuning throughput\n\nheader") and "| best CV f1 |" in text and "folds 5 -> 3;" in text
+    assert "`memdev.bench.pgserver`" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| workers")]
+    assert rows[0] == "| 1 | 8 | 480 | 5 / 3 / 0 | 1.00 | 1.00× | 0.6100 | 8 | 1.50 | 900 | ok |"
+    assert rows[1].startswith("| 2 | 4 | 320 | 8 / 0 / 0 | 1.50 | 1.50× |") and rows[1].endswith("| ok |")
+    assert "numbers [0, 1, 2, 3, 4, 5, 6, 6]" in rows[2]  # a duplicated trial number is flagged
+    assert rows[3].startswith("| 4 | 2 | n/a |") and "failed: RuntimeError: make tune failed" in rows[3]
+    assert "Measured: 2 workers 1.50×, 4 workers 1.20× one worker's trials per minute; the most with 2 workers." in text
+    assert "2 cores" in text
+    assert "Fewer distinct parameter sets" not in text
+    runs[1] = tuning_run(2, 320.0, list(range(8)), distinct=6)
+    text = render.tuning_section(runs, "header", "bank-marketing", {"metric": "f1", "edits": []}, cores=2)
+    assert "| 6 | 1.50 |" in text and "Fewer distinct parameter sets than trials" in text and "machine: none;" in text
+
+
+def test_without_a_one_worker_run_no_speed_up_is_claimed():
+    runs = [TuningRun(1, 8, error="RuntimeError: no server"), tuning_run(2, 320.0, list(range(8)))]
+    text = render.tuning_section(runs, "header", "bank-marketing", {"metric": "f1", "edits": []}, cores=2)
+    assert "Measured:" not in text and "| 2 | 4 | 320 | 8 / 0 / 0 | 1.50 | n/a |" in text

@@ -1,0 +1,92 @@
+"""Comparator thresholds: each strategy's meaning, and how a threshold transfers to test rows."""
+
+import numpy as np
+import pytest
+
+from conftest import fast_config
+from memdev.errors import MemdevError
+from memdev.evaluation import threshold
+from memdev.evaluation.threshold import Threshold
+
+
+def config(strategy="", labeled=True, **threshold_fields):
+    cfg = fast_config() if labeled else fast_config(regime="novelty", target_column=None)
+    cfg.threshold.strategy = strategy
+    for key, value in threshold_fields.items():
+        setattr(cfg.threshold, key, value)
+    return cfg
+
+
+@pytest.fixture
+def separable():
+    """90 normal rows scored in [0, 0.4], 10 anomalies in [0.6, 1], shuffled."""
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(90), np.ones(10)].astype(int)
+    scores = np.where(y == 1, rng.uniform(0.6, 1.0, 100), rng.uniform(0.0, 0.4, 100))
+    order = rng.permutation(100)
+    return scores[order], y[order]
+
+
+def test_f1_on_separable_scores_finds_the_gap_and_labels_every_row_right(separable):
+    scores, y = separable
+    cut = threshold.choose(config("f1"), scores, y)
+    assert cut.strategy == "f1" and cut.by == "rate"
+    assert scores[y == 0].max() < cut.value <= scores[y == 1].min()
+    assert cut.rate == pytest.approx(0.10)
+    np.testing.assert_array_equal(cut.apply(scores), y)
+
+
+def test_f1_is_the_default_with_labels_and_needs_a_labeled_anomaly():
+    assert threshold.choose(config(), np.r_[0.1, 0.9], np.r_[0, 1]).strategy == "f1"
+    with pytest.raises(MemdevError, match="needs labeled anomalies"):
+        threshold.choose(config("f1"), np.r_[0.1, 0.9], np.r_[0, 0])
+
+
+def test_quantile_is_the_given_quantile_of_normal_scores_and_transfers_by_value():
+    scores = np.arange(101, dtype=float)  # 0..100
+    y = np.zeros(101, dtype=int)
+    cut = threshold.choose(config(labeled=False), scores, y)  # default without labels: quantile 0.95
+    assert (cut.strategy, cut.by, cut.value) == ("quantile", "value", 95.0)
+    assert cut.rate == pytest.approx(6 / 101)
+    new = np.array([94.9, 95.0, 500.0, -3.0])
+    assert cut.apply(new).tolist() == [0, 1, 1, 0]
+
+
+def test_quantile_uses_only_the_normal_rows():
+    scores = np.r_[np.arange(100.0), [1000.0] * 50]
+    y = np.r_[np.zeros(100), np.ones(50)].astype(int)
+    cut = threshold.choose(config("quantile", quantile=0.5), scores, y)
+    assert cut.value == pytest.approx(49.5)
+
+
+def test_max_normal_sits_a_relative_margin_above_the_largest_normal_score():
+    scores = np.array([1.0, 2.0, 4.0, 10.0])
+    y = np.array([0, 0, 0, 1])
+    cut = threshold.choose(config("max_normal", margin=0.25), scores, y)
+    assert (cut.strategy, cut.by, cut.value) == ("max_normal", "value", 5.0)
+    assert cut.apply(scores).tolist() == [0, 0, 0, 1]  # no normal training row is called anomalous
+    assert cut.rate == pytest.approx(0.25)
+
+
+def test_contamination_calls_that_share_of_any_set_anomalous():
+    scores = np.linspace(0, 1, 200)
+    cut = threshold.choose(config("contamination", contamination=0.05, labeled=False), scores, np.zeros(200))
+    assert (cut.strategy, cut.by, cut.rate) == ("contamination", "rate", 0.05)
+    assert cut.value == pytest.approx(np.quantile(scores, 0.95))
+    test = np.random.default_rng(1).normal(100, 5, 60)  # another scale entirely
+    labels = cut.apply(test)
+    assert labels.sum() == 3
+    assert set(np.flatnonzero(labels)) == set(np.argsort(-test)[:3])
+
+
+def test_a_threshold_roundtrips_through_its_dict():
+    cut = Threshold("quantile", value=1.5, rate=0.1, by="value")
+    assert Threshold(**cut.to_dict()) == cut
+
+
+def test_apply_by_rate_flags_the_top_share_and_breaks_ties_by_position():
+    cut = Threshold("f1", value=0.5, rate=0.25, by="rate")
+    assert cut.apply([0.2, 0.9, 0.1, 0.3, 0.8, 0.0, 0.4, 0.7]).tolist() == [0, 1, 0, 0, 1, 0, 0, 0]
+    assert cut.apply([1.0, 1.0, 1.0, 1.0]).tolist() == [1, 0, 0, 0]
+    assert cut.apply(np.zeros(100)).sum() == 25
+    assert cut.apply(np.array([])).tolist() == []

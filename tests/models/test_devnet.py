@@ -1,0 +1,176 @@
+"""DevNet on the frozen MemAE: the deviation loss, balanced batches, and the scoring head."""
+
+import keras
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from conftest import gaussian_rows
+from memdev.config import HeadConfig, MemAEConfig
+from memdev.models.devnet import BalancedBatches, DeviationLoss, DevNetHead, head_inputs
+from memdev.models.memae import MemAEDetector
+
+
+def per_row(loss, y, scores):
+    return keras.ops.convert_to_numpy(loss.call(np.asarray(y, np.float32), np.asarray(scores, np.float32).reshape(-1, 1)))
+
+
+def test_deviation_loss_of_a_normal_row_is_its_absolute_deviation():
+    values = per_row(DeviationLoss(), [0, 0, 0, 0], [-2.0, 0.0, 0.5, 7.0])
+    np.testing.assert_allclose(values, [2.0, 0.0, 0.5, 7.0])
+
+
+def test_deviation_loss_of_an_anomaly_is_the_shortfall_below_the_margin():
+    values = per_row(DeviationLoss(), [1, 1, 1, 1], [-1.0, 3.0, 5.0, 9.0])
+    np.testing.assert_allclose(values, [6.0, 2.0, 0.0, 0.0])  # max(0, 5 - dev)
+
+
+def test_deviation_loss_uses_its_margin_and_averages_over_the_batch():
+    loss = DeviationLoss(margin=2.0)
+    np.testing.assert_allclose(per_row(loss, [1, 0], [0.5, -0.5]), [1.5, 0.5])
+    assert float(loss(np.array([1.0, 0.0]), np.array([[0.5], [-0.5]]))) == pytest.approx(1.0)
+    assert DeviationLoss.from_config(loss.get_config()).margin == 2.0
+
+
+def imbalanced(n=1000, positives=20):
+    X = np.arange(n, dtype=np.float32).reshape(-1, 1)
+    y = np.zeros(n, dtype=np.int8)
+    y[np.linspace(0, n - 1, positives).astype(int)] = 1
+    return X, y
+
+
+def epoch_labels(batches):
+    return np.concatenate([batches[i][1] for i in range(len(batches))])
+
+
+def test_balanced_batches_are_about_half_labeled_anomalies():
+    X, y = imbalanced()
+    batches = BalancedBatches(X, y, batch_size=64, steps=10, seed=0)
+    assert len(batches) == 10
+    first = batches[0]
+    assert first[0].shape == (64, 1) and first[1].dtype == np.float32
+    labels = epoch_labels(batches)
+    assert len(labels) == 640 and 0.4 < labels.mean() < 0.6
+    rows = np.concatenate([batches[i][0][:, 0] for i in range(len(batches))]).astype(int)
+    assert (y[rows] == labels).all()  # features and labels stay paired
+
+
+def test_balanced_batches_are_redrawn_every_epoch():
+    X, y = imbalanced()
+    batches = BalancedBatches(X, y, batch_size=64, steps=10, seed=0)
+    first = np.concatenate([batches[i][0][:, 0] for i in range(len(batches))])
+    batches.on_epoch_end()
+    second = np.concatenate([batches[i][0][:, 0] for i in range(len(batches))])
+    assert not np.array_equal(first, second)
+    assert 0.4 < epoch_labels(batches).mean() < 0.6
+    again = BalancedBatches(X, y, batch_size=64, steps=10, seed=0)
+    np.testing.assert_array_equal(np.concatenate([again[i][0][:, 0] for i in range(len(again))]), first)
+
+
+def test_head_inputs_join_the_chosen_views_in_order():
+    parts = {"latent": np.ones((3, 2)), "readout": np.zeros((3, 2)), "error": np.full((3, 1), 5.0)}
+    X = np.full((3, 4), 7.0)
+    joined = head_inputs(parts, X, ["error", "features"])
+    assert joined.dtype == np.float32 and joined.shape == (3, 5)
+    assert joined[0].tolist() == [5.0, 7.0, 7.0, 7.0, 7.0]
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """Normal rows N(0, 1); anomalies shifted +2.5 in the first three features only."""
+    def anomalies(n, seed):
+        rows = gaussian_rows(n, seed=seed)
+        rows[:, :3] += 2.5
+        return rows
+
+    X = np.vstack([gaussian_rows(500, seed=1), anomalies(25, seed=2)])
+    y = np.r_[np.zeros(500), np.ones(25)].astype(np.int8)
+    memae = MemAEDetector(MemAEConfig(hidden=[16], latent=4, memory_size=20, epochs=5, batch_size=64), seed=0)
+    memae.fit(X[y == 0])
+    head = DevNetHead(HeadConfig(units=16, epochs=8, steps_per_epoch=10, batch_size=32, learning_rate=0.01), seed=0)
+    head.fit(memae, X, y)
+    head.memae_ = memae  # for the scoring tests
+    X_new = np.vstack([gaussian_rows(200, seed=3), anomalies(50, seed=4)])
+    y_new = np.r_[np.zeros(200), np.ones(50)]
+    return head, X_new, y_new
+
+
+def test_devnet_head_ranks_anomalies_like_the_labeled_ones_above_normal_rows(toy):
+    head, X_new, y_new = toy
+    scores = head.decision_function(X_new)
+    assert roc_auc_score(y_new, scores) > 0.9
+    # normal rows sit near the reference mean 0; anomalies are pushed towards the margin
+    assert abs(np.median(scores[y_new == 0])) < 1.0
+    assert np.median(scores[y_new == 1]) > 2.5
+    assert head.history_["loss"][-1] < head.history_["loss"][0]
+
+
+def test_the_assembled_devnet_model_saves_and_loads_with_safe_mode(toy, tmp_path):
+    head, X_new, _ = toy
+    head.model_.save(tmp_path / "devnet.keras")
+    loaded = keras.models.load_model(tmp_path / "devnet.keras", compile=False, safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(X_new, verbose=0)[0][:, 0], head.decision_function(X_new), rtol=1e-5, atol=1e-5)
+    assert not any(isinstance(layer, keras.layers.Lambda) for layer in every_layer(loaded))
+
+
+def every_layer(model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from every_layer(layer)
+
+
+@pytest.mark.parametrize("inputs, width", [(["error"], 1), (["latent", "error"], 5), (["readout", "features"], 12)])
+def test_the_head_sees_only_the_configured_inputs(inputs, width):
+    X = gaussian_rows(120, seed=5)
+    y = np.r_[np.zeros(110), np.ones(10)].astype(np.int8)
+    memae = MemAEDetector(MemAEConfig(hidden=[8], latent=4, memory_size=10, epochs=1, batch_size=64), seed=0).fit(X[y == 0])
+    head = DevNetHead(HeadConfig(units=4, epochs=1, steps_per_epoch=2, batch_size=16, inputs=inputs), seed=0).fit(memae, X, y)
+    assert head.model_.get_layer("devnet_head").input_shape[-1] == width
+    assert head.decision_function(X).shape == (120,)
+
+
+@pytest.mark.parametrize("inputs", [[], ["latent", "memory"]])
+def test_head_inputs_must_name_known_views(inputs):
+    from memdev.config import Config
+    from memdev.errors import MemdevError
+
+    with pytest.raises(MemdevError, match="head.inputs"):
+        Config(slug="x", id_column="id", target_column="y", submission="label", regime="full", metric="f1",
+               head=HeadConfig(inputs=inputs))
+
+
+def test_scoring_runs_the_memae_once_and_gives_the_same_numbers_as_two_passes(toy):
+    from memdev.models.candidates import FoldModels
+    from memdev.models.devnet import scorer
+    from memdev.models.memae import predict_rows
+
+    head, X_new, _ = toy
+    memae = head.memae_
+    fused = scorer(head.model_, memae, ("latent", "error"))
+    assert fused is not None and len(fused.outputs) == 3
+    rows = np.arange(3, 250, 2)
+    parts = memae.features(X_new, rows)  # the same batches: the same numbers to the bit
+    scores, latent, error = predict_rows(fused, X_new, rows)
+    np.testing.assert_array_equal(scores, predict_rows(head.model_, X_new, rows)[0])
+    np.testing.assert_array_equal(latent, parts["latent"])
+    np.testing.assert_array_equal(error, parts["error"])
+    out = FoldModels(memae, head.model_).score(X_new, ["memae", "devnet"], rows)
+    np.testing.assert_array_equal(out["memae"], parts["error"][:, 0])
+    np.testing.assert_array_equal(out["devnet"], scores[:, 0])
+
+
+def test_a_devnet_model_is_not_fused_with_another_memae():
+    from memdev.models.devnet import scorer
+
+    X = gaussian_rows(120, seed=5)
+    y = np.r_[np.zeros(110), np.ones(10)].astype(np.int8)
+    config = MemAEConfig(hidden=[8], latent=4, memory_size=10, epochs=1, batch_size=64)
+    memae = MemAEDetector(config, seed=0).fit(X)
+    other = MemAEDetector(config, seed=1).fit(X)
+    head = DevNetHead(HeadConfig(units=4, epochs=1, steps_per_epoch=2, batch_size=16), seed=0).fit(memae, X, y)
+    assert scorer(head.model_, memae) is not None
+    assert scorer(head.model_, other) is None
+    features_only = DevNetHead(HeadConfig(units=4, epochs=1, steps_per_epoch=2, batch_size=16, inputs=["features"]),
+                               seed=0).fit(memae, X, y)
+    assert scorer(features_only.model_, memae) is not None  # a head that sees no view still returns them

@@ -1,0 +1,123 @@
+"""The memory-augmented autoencoder: sparse memory addressing, safe saving, and scoring."""
+
+import keras
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from conftest import gaussian_rows
+from memdev.config import MemAEConfig
+from memdev.models.memae import MemAEDetector, MemoryUnit, build, extractor
+
+
+def addressing(shrink: float, memory_size: int = 50, rows: int = 400, seed: int = 0) -> np.ndarray:
+    """The addressing weights of a freshly built memory for tanh codes (as the encoder emits)."""
+    keras.utils.set_random_seed(seed)  # the same memory for every shrink
+    unit = MemoryUnit(memory_size, shrink=shrink)
+    unit.build((None, 16))
+    codes = np.tanh(np.random.default_rng(seed).normal(size=(rows, 16))).astype(np.float32)
+    return keras.ops.convert_to_numpy(unit.addressing(codes))
+
+
+@pytest.mark.parametrize("shrink", [0.0, 0.5, 1.0])
+def test_addressing_weights_are_nonnegative_and_sum_to_one(shrink):
+    weights = addressing(shrink)
+    assert weights.shape == (400, 50)
+    assert (weights >= 0).all()
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_a_larger_shrink_threshold_gives_sparser_addressing():
+    zeros = [float((addressing(shrink) == 0).mean()) for shrink in (0.0, 0.5, 1.0)]
+    assert zeros[0] == 0.0  # a softmax alone addresses every slot
+    assert zeros[0] < zeros[1] < zeros[2]
+    assert zeros[2] > 0.3  # λ = 1/N already drops a large share of slots
+
+
+@pytest.mark.parametrize("shrink", [2.0, 3.0])
+def test_addressing_never_collapses_to_all_zero_within_the_papers_shrink_range(shrink):
+    weights = addressing(shrink)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_memory_unit_config_roundtrips():
+    unit = MemoryUnit(12, shrink=2.0, entropy_weight=0.01, name="memory")
+    clone = MemoryUnit.from_config(unit.get_config())
+    assert (clone.memory_size, clone.shrink, clone.entropy_weight, clone.name) == (12, 2.0, 0.01, "memory")
+
+
+def test_the_entropy_of_the_addressing_is_added_to_the_loss():
+    keras.utils.set_random_seed(0)
+    codes = np.tanh(np.random.default_rng(0).normal(size=(32, 4))).astype(np.float32)
+    with_entropy, without = MemoryUnit(10, entropy_weight=1.0), MemoryUnit(10, entropy_weight=0.0)
+    with_entropy(codes), without(codes)
+    assert len(with_entropy.losses) == 1 and float(with_entropy.losses[0]) > 0
+    assert len(without.losses) == 0
+
+
+def test_the_decoder_sees_only_the_memory_readout():
+    model = build(6, MemAEConfig(hidden=[8], latent=3, memory_size=5))
+    assert [layer.name for layer in model.layers] == ["x", "encoder", "memory", "decoder"]
+    assert model.get_layer("decoder").input.shape[-1] == 3
+
+
+TINY = MemAEConfig(hidden=[16], latent=4, memory_size=20, epochs=25, batch_size=64, patience=5, learning_rate=0.01)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """A MemAE fitted on 600 standard-normal rows."""
+    return MemAEDetector(TINY, seed=0).fit(gaussian_rows(600, seed=1))
+
+
+def test_a_detector_fitted_on_normal_rows_scores_shifted_rows_higher(fitted):
+    normal, shifted = gaussian_rows(200, seed=2), gaussian_rows(200, shift=3.0, seed=3)
+    scores = fitted.decision_function(np.vstack([normal, shifted]))
+    y = np.r_[np.zeros(200), np.ones(200)]
+    assert roc_auc_score(y, scores) > 0.9
+    assert scores.shape == (400,) and (scores >= 0).all()
+
+
+def test_training_stops_early_and_keeps_a_loss_history(fitted):
+    history = fitted.history_
+    assert {"loss", "val_loss"} <= set(history)
+    assert 1 <= len(history["loss"]) <= TINY.epochs
+    assert history["loss"][-1] < history["loss"][0]
+
+
+def test_saved_keras_files_load_with_safe_mode_and_score_identically(fitted, tmp_path):
+    fitted.save(tmp_path / "memae.keras", tmp_path / "encoder.keras")
+    loaded = MemAEDetector.load(tmp_path / "memae.keras", TINY)
+    rows = gaussian_rows(50, shift=1.0, seed=4)
+    np.testing.assert_array_equal(loaded.decision_function(rows), fitted.decision_function(rows))
+    encoder = keras.models.load_model(tmp_path / "encoder.keras", compile=False, safe_mode=True)
+    np.testing.assert_allclose(encoder.predict(rows, verbose=0), fitted.features(rows)["latent"], rtol=1e-6, atol=1e-6)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["encoder.keras", "memae.keras"]  # no temp files left
+
+
+def test_the_feature_extractor_is_frozen_and_returns_latent_readout_and_error(fitted):
+    frozen = extractor(fitted.model_)
+    assert not frozen.trainable and frozen.trainable_weights == []
+    parts = fitted.features(gaussian_rows(10))
+    assert parts["latent"].shape == (10, 4) and parts["readout"].shape == (10, 4) and parts["error"].shape == (10, 1)
+
+
+
+def test_features_stream_in_small_batches_keep_the_order_of_rows_and_give_only_the_views_asked(fitted, tmp_path):
+    from memdev.models.memae import predict_rows
+
+    X = gaussian_rows(300, seed=6)
+    np.save(tmp_path / "X.npy", X)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    whole = fitted.features(X)
+    rows = np.r_[250, 3, 4, 5, 120, 7, 299, 0]  # unsorted, with a run of consecutive rows
+    for batch_size in (1, 3, 1000):
+        # batches of a few rows take other matmul kernels: the last bit may differ
+        code, readout, error = predict_rows(fitted.extractor_, mapped, rows, batch_size)
+        np.testing.assert_allclose(code, whole["latent"][rows], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(error, whole["error"][rows], rtol=1e-6, atol=1e-7)
+    only = fitted.features(mapped, np.arange(10, 20), views=["error"])
+    assert list(only) == ["error"]
+    np.testing.assert_array_equal(only["error"], fitted.features(mapped, np.arange(10, 20))["error"])
+    empty = fitted.features(X, np.arange(0))
+    assert empty["latent"].shape == (0, 4) and empty["error"].shape == (0, 1)

@@ -1,0 +1,94 @@
+"""The local leaderboard: a submission scored against a solution, Public and Private halves apart."""
+
+import pandas as pd
+import pytest
+
+from memdev.errors import MemdevError
+from memdev.submission import leaderboard
+
+
+@pytest.fixture
+def solution(tmp_path):
+    """20 rows: ids 0..9 Public, 10..19 Private; every fifth row anomalous."""
+    ids = list(range(20))
+    frame = pd.DataFrame({
+        "id": ids, "anomaly": [int(i % 5 == 0) for i in ids], "Usage": ["Public"] * 10 + ["Private"] * 10,
+    }).sample(frac=1, random_state=0)  # row order must not matter
+    path = tmp_path / "solution.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def write(tmp_path, name, ids, values, columns=("id", "anomaly")):
+    path = tmp_path / name
+    pd.DataFrame({columns[0]: ids, columns[1]: values}).to_csv(path, index=False)
+    return path
+
+
+def test_public_and_private_halves_are_scored_separately(tmp_path, solution):
+    # right on every Public row, every anomaly missed on the Private half
+    labels = [int(i % 5 == 0) if i < 10 else 0 for i in range(20)]
+    results = leaderboard.score(write(tmp_path, "sub.csv", range(20), labels), solution)
+    assert results["metric"] == "f1"
+    assert results["Public"]["score"] == 1.0 and results["Public"]["rows"] == 10
+    assert results["Private"]["score"] == 0.0 and results["Private"]["rows"] == 10
+    assert results["Private"]["base_rate_accuracy"] == 0.8
+
+
+def test_a_score_submission_is_judged_by_average_precision_on_each_half(tmp_path, solution):
+    scores = [(1.0 if i % 5 == 0 else 0.1) if i < 10 else (0.0 if i % 5 == 0 else 0.5) for i in range(20)]
+    results = leaderboard.score(write(tmp_path, "sub.csv", range(20), scores), solution)
+    assert results["metric"] == "average_precision"
+    assert results["Public"]["score"] == 1.0
+    assert results["Private"]["score"] == pytest.approx(0.2)  # anomalies ranked last: AP is the prevalence
+    assert "precision" not in results["Public"]  # no labels, no label metrics
+
+
+def test_the_metric_can_be_named(tmp_path, solution):
+    scores = [float(i % 5 == 0) for i in range(20)]
+    results = leaderboard.score(write(tmp_path, "sub.csv", range(20), scores), solution, metric="roc_auc")
+    assert results["metric"] == "roc_auc" and results["Public"]["score"] == 1.0
+
+
+def test_a_solution_without_usage_is_all_public(tmp_path):
+    solution = write(tmp_path, "solution.csv", range(10), [int(i < 2) for i in range(10)])
+    results = leaderboard.score(write(tmp_path, "sub.csv", range(10), [int(i < 2) for i in range(10)]), solution)
+    assert set(results) == {"Public", "metric"} and results["Public"]["score"] == 1.0
+
+
+def test_ids_are_matched_as_exact_text_even_with_leading_zeros(tmp_path):
+    ids = [f"{i:04d}" for i in range(10)]
+    solution = write(tmp_path, "solution.csv", ids, [int(i < 3) for i in range(10)])
+    results = leaderboard.score(write(tmp_path, "sub.csv", ids, [int(i < 3) for i in range(10)]), solution)
+    assert results["Public"]["score"] == 1.0
+
+
+def test_a_missing_prediction_is_an_error_naming_the_id(tmp_path, solution):
+    with pytest.raises(MemdevError, match="no prediction for id '19'"):
+        leaderboard.score(write(tmp_path, "sub.csv", range(19), [0] * 19), solution)
+
+
+def test_a_solution_without_the_submissions_id_column_is_refused(tmp_path, solution):
+    with pytest.raises(MemdevError, match="has no id column 'ID'"):
+        leaderboard.score(write(tmp_path, "sub.csv", range(20), [0] * 20, columns=("ID", "anomaly")), solution)
+
+
+def test_show_prints_a_line_per_half_with_its_verdict(tmp_path, solution):
+    labels = [int(i % 5 == 0) for i in range(20)]
+    text = leaderboard.show(leaderboard.score(write(tmp_path, "sub.csv", range(20), labels), solution))
+    lines = text.splitlines()
+    assert any(line.startswith("Public   f1 = 1.0000: beats the base rate") for line in lines)
+    assert any(line.startswith("Private  f1 = 1.0000") for line in lines)
+    assert any(line.startswith("base-rate accuracy (all normal)") for line in lines)
+
+
+def test_a_public_only_solution_scores_the_public_half_and_prints_no_private_line(tmp_path):
+    # the practice solutions, like Kaggle's public leaderboard, hold the Public half only
+    ids = list(range(10))
+    truth = [int(i % 5 == 0) for i in ids]
+    public_only = tmp_path / "public.csv"
+    pd.DataFrame({"id": ids, "anomaly": truth, "Usage": "Public"}).to_csv(public_only, index=False)
+    results = leaderboard.score(write(tmp_path, "sub.csv", ids, truth), public_only)
+    assert "Private" not in results and results["Public"]["score"] == 1.0
+    text = leaderboard.show(results)
+    assert "Public   f1 = 1.0000" in text and "Private" not in text

@@ -1,0 +1,67 @@
+"""The submissions ledger: rows, scores from Kaggle or by hand, and submission diffs."""
+
+import pandas as pd
+import pytest
+
+from memdev.errors import MemdevError
+from memdev.paths import Paths
+from memdev.submission import ledger
+
+
+def _ledger_with(paths, *files):
+    for name in files:
+        ledger.append(paths.ledger, {"competition": paths.slug, "file": f"submissions/{paths.slug}/{name}", "cv_value": "0.8"})
+
+
+def test_append_keeps_earlier_rows_and_all_columns(tmp_path):
+    paths = Paths("demo", tmp_path)
+    _ledger_with(paths, "a.csv", "b.csv")
+    frame = ledger.read(paths.ledger)
+    assert list(frame.columns) == ledger.COLUMNS
+    assert frame["file"].str.endswith(("a.csv", "b.csv")).all() and len(frame) == 2
+
+
+def test_sync_fills_public_scores_by_file_name(stub_kaggle, tmp_path):
+    paths = Paths("demo", tmp_path)
+    _ledger_with(paths, "a.csv", "b.csv")
+    assert ledger.sync(paths) == 1
+    frame = ledger.read(paths.ledger)
+    assert frame["public_score"].tolist() == ["0.81234", ""]
+    assert "competitions submissions demo --csv" in stub_kaggle.read_text()
+
+
+def test_a_score_recorded_by_hand_lands_on_its_row(tmp_path):
+    paths = Paths("demo", tmp_path)
+    _ledger_with(paths, "a.csv", "b.csv")
+    ledger.set_fields(paths.ledger, "b.csv", public_score="0.7")
+    assert ledger.read(paths.ledger)["public_score"].tolist() == ["", "0.7"]
+    with pytest.raises(MemdevError, match="no submission named 'c.csv'"):
+        ledger.set_fields(paths.ledger, "c.csv", public_score="0.7")
+
+
+def test_diff_counts_changed_labels(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    pd.DataFrame({"id": [1, 2, 3, 4], "y": [0, 1, 1, 0]}).to_csv(a, index=False)
+    pd.DataFrame({"id": [4, 3, 2, 1], "y": [1, 1, 1, 0]}).to_csv(b, index=False)
+    assert ledger.diff(a, b).startswith("1 of 4 ids changed label (25.00%): 1 became 1, 0 became 0")
+
+
+def test_diff_of_scores_is_a_rank_correlation(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    pd.DataFrame({"id": range(10), "y": [i / 10 for i in range(10)]}).to_csv(a, index=False)
+    pd.DataFrame({"id": range(10), "y": [i / 5 for i in range(10)]}).to_csv(b, index=False)
+    assert ledger.diff(a, b).startswith("rank correlation 1.0000")
+
+
+def test_ranking_against_a_public_only_solution_has_no_private_column(tmp_path):
+    paths = Paths("demo", tmp_path)
+    (tmp_path / "submissions" / "demo").mkdir(parents=True)
+    for name, values in (("good.csv", [1, 0, 0, 0]), ("bad.csv", [0, 1, 0, 0])):
+        pd.DataFrame({"id": range(4), "anomaly": values}).to_csv(tmp_path / "submissions" / "demo" / name, index=False)
+    _ledger_with(paths, "bad.csv", "good.csv", "gone.csv")
+    solution = tmp_path / "solution.csv"
+    pd.DataFrame({"id": range(4), "anomaly": [1, 0, 0, 0], "Usage": "Public"}).to_csv(solution, index=False)
+    lines = ledger.rank(paths, solution).splitlines()
+    assert lines[0].split() == ["submission", "CV", "public"]
+    assert [line.split()[0] for line in lines[1:]] == ["good.csv", "bad.csv", "gone.csv"]
+    assert lines[1].split()[2] == "1.0000" and lines[3].split()[2] == "missing"

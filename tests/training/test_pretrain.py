@@ -1,0 +1,22 @@
+"""Pretraining: honest folds, and each fold's MemAE sees only its own normal training rows."""
+
+import numpy as np
+
+from conftest import fast_config, gaussian_rows
+from memdev.training import folds as folds_io
+from memdev.training import pretrain
+
+
+def test_each_fold_memae_is_fitted_on_its_training_rows_not_labeled_anomalous():
+    X = gaussian_rows(60, features=3)
+    y = (np.arange(60) % 6 == 0).astype(int)
+    config = fast_config(folds=3)
+    config.memae.epochs = 1
+    folds = folds_io.assign(y, config)
+    seen = []
+    for fold, rows, detector in pretrain.fit_memaes(config, X, y, folds):
+        assert (folds[rows] != fold).all() and (y[rows] == 0).all()
+        assert len(rows) == int(((folds != fold) & (y == 0)).sum())
+        assert detector.seed == config.seed + fold
+        seen.append(fold)
+    assert seen == [0, 1, 2]
