@@ -1,6 +1,6 @@
 """Same config and seed on the same machine: the same submission bytes; stale models refused."""
 
-import json
+import dataclasses
 import shutil
 
 import numpy as np
@@ -8,6 +8,7 @@ import pandas as pd
 import yaml
 
 from conftest import memdev
+from memdev.training.summary import CVSummary
 
 
 def _train_and_submit(root):
@@ -62,10 +63,10 @@ def test_every_candidate_can_be_submitted_from_the_saved_fold_models(tiny):  # n
     _set(tiny, submission="score", stacking="auto")
     result = memdev(tiny.root, "train", "--comp", "tiny")
     assert result.returncode == 0, result.stderr
-    cv = json.loads(tiny.cv.read_text())
-    assert set(cv["candidates"]) == {"memae", "devnet", "gbm", "stack", "blend"}
+    cv = CVSummary.load(tiny)
+    assert set(cv.candidates) == {"memae", "devnet", "gbm", "stack", "blend"}
     cfg = config.load(tiny.config)
     rows = len(pd.read_parquet(tiny.test_ids))
-    for name in cv["candidates"]:
-        scores = submit.test_scores(cfg, tiny, {**cv, "model": name})
+    for name in cv.candidates:
+        scores = submit.test_scores(cfg, tiny, dataclasses.replace(cv, model=name))
         assert scores.shape == (rows,) and np.all(np.isfinite(scores)), name
