@@ -112,10 +112,9 @@ def run(config: Config, paths: Paths, message: str = "") -> tuple[Path, str]:
     scores = test_scores(config, paths, cv)
     frame = build(config, paths, cv.threshold.apply(scores) if config.submission == "label" else scores)
     now = datetime.now(timezone.utc)
-    path = paths.submissions / f"{now:%Y%m%dT%H%M%SZ}_{cv.tag}.csv"
-    if path.exists():  # two submissions in one second must not overwrite each other
-        path = path.with_name(f"{path.stem}_{now:%f}.csv")
-    atomic.write_text(path, frame.to_csv(index=False, lineterminator="\n"))
+    # two submissions in one second (or two processes) get a name each: `_2`, `_3`... after the second one
+    path = atomic.write_new(paths.submissions / f"{now:%Y%m%dT%H%M%SZ}_{cv.tag}.csv",
+                            frame.to_csv(index=False, lineterminator="\n").encode())
     trial = tuned_trial(paths)
     message = message or f"memdev {cv.model} CV {cv.tag}" + (f" trial {trial}" if trial else "") + f" commit {git_commit() or 'none'}"
     ledger.append(paths.ledger, {
