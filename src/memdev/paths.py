@@ -91,10 +91,8 @@ class Paths:
         return self.models / f"fold{fold}"
 
     def memae(self, fold: int) -> Path:
+        """A fold's MemAE; its encoder, frozen, is also the DevNet head's (no separate file)."""
         return self.fold_dir(fold) / "memae.keras"
-
-    def encoder(self, fold: int) -> Path:
-        return self.fold_dir(fold) / "encoder.keras"
 
     def head(self, fold: int) -> Path:
         return self.fold_dir(fold) / "devnet.keras"

@@ -30,7 +30,7 @@ def run(config: Config, paths: Paths, verbose: int = 2) -> None:
     started = time.perf_counter()
     summary = []
     for fold, rows, detector in fit_memaes(config, X, y, folds, verbose):
-        detector.save(paths.memae(fold), paths.encoder(fold))
+        detector.save(paths.memae(fold))
         epochs = len(detector.history_["loss"])
         summary.append({"fold": fold, "rows": int(len(rows)), "epochs": epochs,
                         "loss": float(detector.history_["loss"][-1])})
