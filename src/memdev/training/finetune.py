@@ -32,6 +32,7 @@ def run(config: Config, paths: Paths) -> None:
     X, y, _ = preprocess.load_features(paths)
     folds = folds_io.load(paths)
     count = folds_io.count(folds)
+    manifest.verify(paths, [paths.memae(k) for k in range(count)])
     memaes = ((k, None, MemAEDetector.load(paths.memae(k), config.memae, config.seed + k)) for k in range(count))
 
     def progress(fold, held_out, oof):
@@ -42,8 +43,7 @@ def run(config: Config, paths: Paths) -> None:
     summary = summarise(config, y, folds, result.oof[chosen], chosen, values)
     summary.stamp = stamp(config, paths)
 
-    pickles = [path for fold, models in enumerate(result.folds) for path in models.save(paths, fold)]
-    manifest.record(paths, pickles)
+    manifest.record(paths, [path for fold, models in enumerate(result.folds) for path in models.save(paths, fold)])
     save_oof(paths, folds, y, result.oof)
     summary.save(paths)
     log.info(describe(config, summary))

@@ -31,6 +31,7 @@ def run(config: Config, paths: Paths, verbose: int = 2) -> None:
     summary = []
     for fold, rows, detector in fit_memaes(config, X, y, folds, verbose):
         detector.save(paths.memae(fold))
+        manifest.record(paths, [paths.memae(fold)])
         epochs = len(detector.history_["loss"])
         summary.append({"fold": fold, "rows": int(len(rows)), "epochs": epochs,
                         "loss": float(detector.history_["loss"][-1])})
