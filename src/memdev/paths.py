@@ -74,6 +74,11 @@ class Paths:
         return self.features / "y_train.npy"
 
     @property
+    def features_info(self) -> Path:
+        """Columns, sizes, and the stamp: what the features were made from."""
+        return self.features / "features.json"
+
+    @property
     def test_ids(self) -> Path:
         return self.features / "test_ids.parquet"
 
@@ -107,7 +112,7 @@ class Paths:
 
     @property
     def pretrained(self) -> Path:
-        """Stamp of the pretrain stage (Make target)."""
+        """Stamp of the pretrain stage (Make target): written by pretrain, checked by ``training.stamps``."""
         return self.models / "pretrain.json"
 
     @property

@@ -19,11 +19,13 @@ from memdev.features import preprocess
 from memdev.models.memae import MemAEDetector
 from memdev.paths import Paths
 from memdev.training import folds as folds_io
+from memdev.training import stamps
 
 log = logging.getLogger(__name__)
 
 
 def run(config: Config, paths: Paths, verbose: int = 2) -> None:
+    stamps.check(config, paths, "pretrain")
     X, y, _ = preprocess.load_features(paths)
     folds = folds_io.assign(y, config)
     folds_io.save(paths, folds)

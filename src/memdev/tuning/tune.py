@@ -31,7 +31,7 @@ from memdev.config import OPTIMIZERS, Config
 from memdev.errors import MemdevError
 from memdev.features import preprocess
 from memdev.paths import Paths
-from memdev.training import finetune, pretrain
+from memdev.training import finetune, pretrain, stamps
 from memdev.training import folds as folds_io
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,7 @@ def storage(url: str | None, paths: Paths) -> optuna.storages.BaseStorage:
 
 
 def run(config: Config, paths: Paths, trials: int, timeout: float | None = None, storage_url: str | None = None) -> None:
+    stamps.check(config, paths, "tune")
     X, y, _ = preprocess.load_features(paths)
     if not config.labeled or not np.any(y):
         raise MemdevError(
