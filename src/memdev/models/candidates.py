@@ -36,7 +36,7 @@ BOOSTED = ("gbm", "stack")
 def boosted(seed: int) -> HistGradientBoostingClassifier:
     # L2 and small trees: with a few labeled anomalies (weak regime) the
     # defaults fit them too closely; this setting raised CV on bank-marketing,
-    # bank-marketing-weak and thyroid (BENCHMARKS.md)
+    # bank-marketing-weak and thyroid (BENCHMARKS-notes.md)
     return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=10,
                                           l2_regularization=1.0, random_state=seed)
 
