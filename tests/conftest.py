@@ -15,6 +15,7 @@ import sys
 # TensorFlow's C++ start-up chatter is noise in test output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import stat
 import zipfile
 from pathlib import Path
 
@@ -110,6 +111,13 @@ def write_zip(path: Path, entries: dict) -> Path:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, content)
     return path
+
+
+def symlink_entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry that unpacks as a symbolic link (to whatever its content names)."""
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
 
 
 def kaggle_zip_entries(train=None, test=None, sample=None) -> dict[str, str]:
