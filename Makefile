@@ -56,7 +56,7 @@ pretrain: $(PRETRAIN) ## pretrain one MemAE per CV fold on rows not labeled anom
 $(PRETRAIN): $(FEATURES) $(CONFIG) $(PARAMS)
 	$(MEMDEV) pretrain --comp $(COMP)
 
-finetune: $(CV) ## DevNet heads on the frozen encoders: out-of-fold scores, CV table, threshold
+finetune: $(CV) ## DevNet heads on the frozen fold MemAEs: out-of-fold scores, CV table, threshold
 
 $(CV): $(PRETRAIN) $(CONFIG) $(PARAMS)
 	$(MEMDEV) finetune --comp $(COMP)

@@ -50,3 +50,12 @@ def test_a_temporary_left_by_a_killed_writer_is_removed_by_the_next_write(tmp_pa
         path.write_text("half")
     atomic.write_text(tmp_path / "x.npy", "new")
     assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "x.npy"]
+
+
+def test_write_new_never_takes_the_name_of_an_existing_file(tmp_path):
+    target = tmp_path / "sub" / "20261123T120000Z_f1-0.5000.csv"
+    written = [atomic.write_new(target, f"{i}\n".encode()) for i in range(3)]
+    assert [p.name for p in written] == ["20261123T120000Z_f1-0.5000.csv", "20261123T120000Z_f1-0.5000_2.csv",
+                                         "20261123T120000Z_f1-0.5000_3.csv"]
+    assert [p.read_text() for p in written] == ["0\n", "1\n", "2\n"]
+    assert sorted(p.name for p in target.parent.iterdir()) == sorted(p.name for p in written)  # no temporary left

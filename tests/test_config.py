@@ -127,3 +127,9 @@ def test_load_applies_tuned_parameters_from_best_params(tmp_path):
 def test_default_threshold_strategy_is_f1_with_labels_and_quantile_without():
     assert fast_config().threshold_strategy == "f1"
     assert fast_config(regime="novelty", target_column=None).threshold_strategy == "quantile"
+
+
+def test_the_digest_changes_with_what_changes_a_model_only():
+    config = fast_config()
+    assert config.with_params({"head.units": 9}).digest() != config.digest()
+    assert config.with_params({"scorers": ["devnet"], "search_space": {"memae.latent": {"high": 8}}}).digest() == config.digest()

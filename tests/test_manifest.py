@@ -1,10 +1,12 @@
 """The manifest: nothing is loaded (least of all unpickled) unless memdev wrote those bytes."""
 
 import pickle
+import shutil
 
 import pytest
 
-from memdev import manifest
+from conftest import memdev
+from memdev import atomic, manifest
 from memdev.errors import MemdevError
 from memdev.paths import Paths
 
@@ -30,3 +32,25 @@ def test_an_unrecorded_or_missing_file_is_refused(tmp_path):
         manifest.verify(paths, [stray])
     with pytest.raises(MemdevError, match="missing; run the stage that makes it"):
         manifest.verify(paths, [paths.comp / "absent.npy"])
+
+
+def test_a_stale_or_corrupted_keras_model_is_refused_by_the_stages_that_load_it(tiny):
+    """Fold 1's MemAE copied over fold 0's (a stale file) or cut short (a corrupted one): finetune and submit refuse."""
+    from memdev import config as config_io
+    from memdev.models.candidates import FoldModels
+
+    assert memdev(tiny.root, "train", "--comp", "tiny").returncode == 0
+    for path in (tiny.memae(0), tiny.head(0)):
+        assert manifest.digest(tiny, path) == atomic.sha256(path)
+    kept = tiny.root / "kept.keras"
+    shutil.copy(tiny.memae(0), kept)
+    shutil.copy(tiny.memae(1), tiny.memae(0))
+    result = memdev(tiny.root, "finetune", "--comp", "tiny")
+    assert result.returncode == 2 and "fold0/memae.keras: its sha256 is not the one memdev recorded" in result.stderr
+    tiny.memae(0).write_bytes(kept.read_bytes()[:-100])
+    result = memdev(tiny.root, "submit", "--comp", "tiny")
+    assert result.returncode == 2 and "fold0/memae.keras: its sha256 is not the one memdev recorded" in result.stderr
+    shutil.copy(kept, tiny.memae(0))
+    shutil.copy(tiny.head(1), tiny.head(0))
+    with pytest.raises(MemdevError, match="fold0/devnet.keras: its sha256 is not the one memdev recorded"):
+        FoldModels.load(tiny, 0, config_io.load(tiny.config), ["devnet"])

@@ -1,8 +1,14 @@
-"""Write-then-rename helpers: a crash never leaves a half-written file."""
+"""Write-then-rename helpers: a crash never leaves a half-written file.
+
+Also what lets several processes share a file: a lock around a
+read-modify-write (:func:`locked`) and a new file that never takes the name
+of another (:func:`write_new`).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import glob
 import hashlib
 import os
@@ -29,9 +35,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         # mkstemp makes the file private; give it the permissions a plain open() would
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -67,6 +71,60 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 def write_text(path: str | os.PathLike, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock for ``path`` while the block reads, changes and rewrites it.
+
+    The lock is taken on ``<path>.lock`` beside it, not on ``path`` itself:
+    a rewrite renames a new file over ``path``, and a lock on the old inode
+    would not stop the next writer. Advisory (``fcntl.flock``): every writer
+    of ``path`` must take it; the kernel drops it when a holder dies.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def write_new(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path``, or to ``<stem>_2<suffix>``, ``_3``... when that name is taken; return the path written.
+
+    The complete file is linked to its name in one step that fails if the
+    name exists, so two processes choosing the same name at the same moment
+    both get a file of their own, and neither is ever seen half-written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_orphans(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.{os.getpid()}.", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        number = 1
+        while True:
+            candidate = path if number == 1 else path.with_name(f"{path.stem}_{number}{path.suffix}")
+            try:
+                os.link(tmp, candidate)
+                return candidate
+            except FileExistsError:
+                number += 1
+    finally:
+        os.unlink(tmp)
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 def append_line(path: str | os.PathLike, line: str, header: str) -> None:

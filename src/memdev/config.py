@@ -28,6 +28,9 @@ STACKING = ("auto", "on", "off")
 SCORERS = ("reconstruction", "latent_distance", "addressing_entropy", "devnet")
 # what the DevNet head may see: the frozen MemAE's three outputs, and the features themselves
 HEAD_INPUTS = ("latent", "readout", "error", "features")
+# keys that change no model, so no digest: the scores `memdev scorers` compares, and
+# the tuning space (a study's name hashes it, beside the rest of the config)
+NOT_MODELLED = ("scorers", "search_space")
 
 
 @dataclass
@@ -145,8 +148,9 @@ class Config:
         return dataclasses.asdict(self)
 
     def digest(self) -> str:
-        """A short hash of everything that changes a model."""
-        text = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        """A short hash of everything that changes a model (all but :data:`NOT_MODELLED`)."""
+        settings = {key: value for key, value in self.to_dict().items() if key not in NOT_MODELLED}
+        text = json.dumps(settings, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     @classmethod

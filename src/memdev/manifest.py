@@ -1,7 +1,9 @@
 """The sha256 of every artifact the pipeline wrote, checked before loading.
 
 Pickled artifacts can run code when loaded, so nothing is unpickled unless
-its bytes are the ones this pipeline wrote.
+its bytes are the ones this pipeline wrote; ``.keras`` models and the feature
+matrices are checked the same way. The manifest sits beside the files it
+checks: it catches stale or corrupted files, not deliberate tampering.
 """
 
 from __future__ import annotations

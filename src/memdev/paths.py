@@ -74,6 +74,11 @@ class Paths:
         return self.features / "y_train.npy"
 
     @property
+    def features_info(self) -> Path:
+        """Columns, sizes, and the stamp: what the features were made from."""
+        return self.features / "features.json"
+
+    @property
     def test_ids(self) -> Path:
         return self.features / "test_ids.parquet"
 
@@ -91,10 +96,8 @@ class Paths:
         return self.models / f"fold{fold}"
 
     def memae(self, fold: int) -> Path:
+        """A fold's MemAE; its encoder, frozen, is also the DevNet head's (no separate file)."""
         return self.fold_dir(fold) / "memae.keras"
-
-    def encoder(self, fold: int) -> Path:
-        return self.fold_dir(fold) / "encoder.keras"
 
     def head(self, fold: int) -> Path:
         return self.fold_dir(fold) / "devnet.keras"
@@ -109,7 +112,7 @@ class Paths:
 
     @property
     def pretrained(self) -> Path:
-        """Stamp of the pretrain stage (Make target)."""
+        """Stamp of the pretrain stage (Make target): written by pretrain, checked by ``training.stamps``."""
         return self.models / "pretrain.json"
 
     @property

@@ -3,6 +3,7 @@
 from datetime import datetime, timezone
 from pathlib import Path
 
+from conftest import REPO
 from memdev.bench import render
 from memdev.bench.results import PRIVATE, PUBLIC, Model, Result
 from memdev.bench.throughput import Speed
@@ -89,6 +90,46 @@ def test_sections_are_replaced_in_place_and_others_kept(tmp_path):
     assert "second" in text and "faster" in text and "first" not in text and "table" in text
 
 
+def test_a_run_rewrites_the_introduction_and_drops_what_the_bench_did_not_write(tmp_path, caplog):
+    path = tmp_path / "BENCHMARKS.md"
+    path.write_text("# Benchmarks\n\nAn old introduction.\n\n## Results\n\nold\n\n## Tuning throughput\n\nruns\n"
+                    "A paragraph added by hand.\n\n## Large competitions\n\nmeasured by hand\n")
+    render.write_sections(path, "## Results\n\nnew\n")
+    text = path.read_text()
+    assert text.startswith(render.INTRO) and "An old introduction" not in text
+    assert "## Large competitions" not in text and "## Tuning throughput\n\nruns\n" in text
+    assert "dropped ## Large competitions" in caplog.text and render.NOTES in caplog.text
+
+
+def test_the_checked_in_benchmarks_md_is_all_the_bench_s(tmp_path):
+    """Every section is one a run writes, the introduction is the bench's and points at the notes, and the ablation
+    section is exactly what the renderer makes of its own table: no sentence in it was added or left by hand."""
+    from memdev.config import HeadConfig
+
+    text = (REPO / "BENCHMARKS.md").read_text()
+    parts = render.sections(text)
+    assert text.startswith(render.INTRO) and set(parts) - {""} <= set(render.HEADINGS)
+    assert (REPO / render.NOTES).is_file() and f"]({render.NOTES})" in render.INTRO
+    ablation = parts["## Head-input ablation"].rstrip("\n")
+    rows = [line for line in ablation.splitlines() if line.startswith("| ") and "head.inputs" not in line]
+    slugs = next(line for line in ablation.splitlines() if line.startswith("| head.inputs")).split(" | ")[1:-1]
+    table = {}
+    for row in rows:
+        name, *cells, _ = [cell.strip() for cell in row.strip("|").split("|")]
+        table[name.replace("**", "").removesuffix(" (default)")] = {
+            slug: tuple(float(x) for x in cell.split(" ± ")) for slug, cell in zip(slugs, cells)}
+    header = ablation.splitlines()[2]
+    assert render.ablation_section(table, header, HeadConfig().inputs) == ablation
+    assert "chosen by the mean" not in text
+
+
+def test_cardio_s_blend_cv_is_quoted_once():
+    """The bench's table gives it (0.9504); the notes once quoted a development run's 0.959 beside it."""
+    text = (REPO / "BENCHMARKS.md").read_text()
+    assert "| cardio | full | none | blend | 0.9504 |" in render.sections(text)["## How each competition was run"]
+    assert "0.959" not in (REPO / render.NOTES).read_text() and "0.959" not in text
+
+
 def test_ablation_table_is_sorted_by_the_mean_and_marks_the_default():
     table = {"latent": {"a": (0.5, 0.1), "b": (0.7, 0.1)}, "latent,error": {"a": (0.6, 0.1), "b": (0.8, 0.05)}}
     text = render.ablation_section(table, "header", ["latent"])
@@ -96,7 +137,9 @@ def test_ablation_table_is_sorted_by_the_mean_and_marks_the_default():
     rows = [line for line in text.splitlines() if line.startswith("| ") and "head.inputs" not in line]
     assert rows[0] == "| latent,error | 0.6000 ± 0.100 | 0.8000 ± 0.050 | 0.7000 |"
     assert rows[1].startswith("| **latent** (default) |")
-    assert "Best mean: `head.inputs: [latent, error]`." in text
+    assert "Best mean: `head.inputs: [latent, error]`. The default, `[latent]`, is not the best mean here" in text
+    assert "chosen by the mean" not in text
+    assert "is not the best mean" not in render.ablation_section(table, "header", ["latent", "error"])
 
 
 def tuning_run(workers: int, seconds: float, numbers: list[int], pruned: int = 0, distinct: int = 8) -> TuningRun:
@@ -121,6 +164,8 @@ def test_tuning_section_quotes_rates_and_speed_ups_against_one_worker_and_checks
     runs[1] = tuning_run(2, 320.0, list(range(8)), distinct=6)
     text = render.tuning_section(runs, "header", "bank-marketing", {"metric": "f1", "edits": []}, cores=2)
     assert "| 6 | 1.50 |" in text and "Fewer distinct parameter sets than trials" in text and "machine: none;" in text
+    # what the code does: one trial 0 per study, enqueued by its creator; samplers seeded per worker
+    assert "only\nthe worker that creates the study enqueues" in text and "may each enqueue" not in text
 
 
 def test_without_a_one_worker_run_no_speed_up_is_claimed():

@@ -15,6 +15,7 @@ from memdev.config import Config
 from memdev.evaluation import metrics, threshold
 from memdev.reporting import plots
 from memdev.submission import ledger
+from memdev.training import stamps
 from memdev.training.summary import CVSummary, save_oof
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -54,7 +55,7 @@ def write_labeled(paths, config, rows=500, seed=0) -> tuple[CVSummary, pd.DataFr
     per_fold = [metrics.primary("f1", y[folds == k], scores[chosen][folds == k], called[folds == k]) for k in range(5)]
     summary = CVSummary(model=chosen, metric="f1", regime="full", value=candidates[chosen], threshold=cut,
                         candidates=candidates, metrics=metrics.evaluate(y, scores[chosen], called), per_fold=per_fold)
-    return _save(paths, summary, folds, y, scores)
+    return _save(paths, config, summary, folds, y, scores)
 
 
 def write_unlabeled(paths, config, rows=400, seed=1) -> tuple[CVSummary, pd.DataFrame]:
@@ -63,11 +64,12 @@ def write_unlabeled(paths, config, rows=400, seed=1) -> tuple[CVSummary, pd.Data
     y = np.zeros(rows, dtype=np.int8)
     summary = CVSummary(model="memae", metric="f1", regime="novelty", value=None,
                         threshold=threshold.choose(config, memae, y))
-    return _save(paths, summary, (np.arange(rows) % 5).astype(np.int8), y, {"memae": memae})
+    return _save(paths, config, summary, (np.arange(rows) % 5).astype(np.int8), y, {"memae": memae})
 
 
-def _save(paths, summary, folds, y, scores):
+def _save(paths, config, summary, folds, y, scores):
     paths.models.mkdir(parents=True, exist_ok=True)
+    summary.stamp = stamps.of(config, paths)  # what finetune stamps: this config, no features
     summary.save(paths)
     save_oof(paths, folds, y, scores)
     return summary, pd.read_parquet(paths.oof)

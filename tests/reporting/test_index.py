@@ -52,13 +52,13 @@ def test_unlabeled_report_links_only_the_figures_it_drew(tmp_path, figures):
 
 def test_the_index_links_every_study_page_and_figure_there_is(tmp_path, figures):
     paths = Paths("fake", tmp_path)
-    fakes.write_labeled(paths, fakes.labeled_config())
+    config = fakes.labeled_config().with_params({"group_column": "group"})
+    fakes.write_labeled(paths, config)
     paths.reports.mkdir(parents=True)
     for name in ("groups.md", "groups.png", "outliers.md"):  # as the studies leave them
         (paths.reports / name).write_bytes(fakes.PNG if name.endswith(".png") else b"# stub\n")
     old = paths.cv.stat().st_mtime - 60
     os.utime(paths.reports / "outliers.md", (old, old))  # written before the models were trained again
-    config = fakes.labeled_config().with_params({"group_column": "group"})
 
     text = index.run(config, paths).read_text()
 
@@ -68,6 +68,7 @@ def test_the_index_links_every_study_page_and_figure_there_is(tmp_path, figures)
     assert f"{compare.TITLE}: not run yet (`make report COMP=fake` runs every study)" in text
     assert f"{scorers.TITLE}: not run yet" in text and "](compare_auc.png)" not in text
 
+    fakes.write_labeled(paths, fakes.labeled_config())  # trained again without a group column
     text = index.run(fakes.labeled_config(), paths).read_text()
     assert f"{groups.TITLE}: set `group_column` in {paths.config}" in text and "](groups.md)" not in text
 
@@ -88,8 +89,11 @@ def test_studies_run_first_and_groups_only_with_a_group_column(tmp_path, monkeyp
     assert f"groups: skipped (no group_column in {paths.config})" in fakes.messages(caplog)
     assert f"groups: removed stale {stale}" in fakes.messages(caplog) and not stale.exists()
     ran.clear()
-    index.run(fakes.labeled_config().with_params({"group_column": "group"}), paths, studies=True)
+    grouped = fakes.labeled_config().with_params({"group_column": "group"})
+    fakes.write_labeled(paths, grouped)  # trained again with a group column
+    index.run(grouped, paths, studies=True)
     assert ran == ["compare.md", "outliers.md", "scorers.md", "groups.md"]
+    fakes.write_labeled(paths, fakes.labeled_config())
     index.run(fakes.labeled_config(), paths)
     assert ran == ["compare.md", "outliers.md", "scorers.md", "groups.md"]  # no studies unless asked
 

@@ -18,6 +18,7 @@ import yaml
 from conftest import REPO
 from memdev import config as config_io
 from memdev.config import Config
+from memdev.paths import Paths
 
 pytestmark = pytest.mark.slow
 
@@ -194,3 +195,24 @@ def test_make_train_submit_without_labels_in_contaminated_training_rows(tmp_path
     assert 0.02 < pd.read_csv(path)[target].mean() < 0.1  # the contamination threshold calls about 5% anomalous
     out = check_score(project, path, project / "data" / "unlabeled" / "unlabeled.solution.csv")
     assert "f1" in out
+
+
+def test_tuned_parameters_flow_into_make_train_and_the_ledger(demo_project):
+    """best_params.yaml, as `make tune` writes it, changes what `make train` trains: pretrain and finetune run
+    again, and their stamps, the ledger's config hash and its trial name the tuned config."""
+    project, _ = demo_project
+    paths = Paths("demo", project)
+    untuned = json.loads(paths.cv.read_text())["stamp"]["config"]
+    config_io.save_tuned(paths.best_params, {"study": "demo-0123abcd", "trial": 3, "value": 0.9, "metric": "f1",
+                                             "params": {"memae.memory_size": 20, "head.margin": 3.0}})
+    try:
+        result = make(project, "train", "submit")
+        assert "-m memdev pretrain --comp demo" in result.stdout and "-m memdev finetune --comp demo" in result.stdout
+        tuned = config_io.load(paths.config, paths.best_params)
+        assert (tuned.memae.memory_size, tuned.head.margin) == (20, 3.0)
+        assert json.loads(paths.cv.read_text())["stamp"]["config"] == tuned.digest() != untuned
+        assert json.loads(paths.pretrained.read_text())["config"] == tuned.digest()
+        row = ledger(project).iloc[-1]
+        assert (row["config_hash"], row["trial"]) == (tuned.digest(), "demo-0123abcd#3")
+    finally:
+        paths.best_params.unlink()

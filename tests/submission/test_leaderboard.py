@@ -77,7 +77,7 @@ def test_show_prints_a_line_per_half_with_its_verdict(tmp_path, solution):
     labels = [int(i % 5 == 0) for i in range(20)]
     text = leaderboard.show(leaderboard.score(write(tmp_path, "sub.csv", range(20), labels), solution))
     lines = text.splitlines()
-    assert any(line.startswith("Public   f1 = 1.0000: beats the base rate") for line in lines)
+    assert any(line.startswith("Public   f1 = 1.0000: beats chance on f1") for line in lines)
     assert any(line.startswith("Private  f1 = 1.0000") for line in lines)
     assert any(line.startswith("base-rate accuracy (all normal)") for line in lines)
 
@@ -92,3 +92,18 @@ def test_a_public_only_solution_scores_the_public_half_and_prints_no_private_lin
     assert "Private" not in results and results["Public"]["score"] == 1.0
     text = leaderboard.show(results)
     assert "Public   f1 = 1.0000" in text and "Private" not in text
+
+
+def test_memdev_score_calls_a_model_that_beats_chance_on_f1_useful_though_accuracy_does_not_beat_the_base_rate(tmp_path):
+    """Issue 16's case: 1% prevalence, precision 0.45, recall 0.90. F1 0.60 where calling every row
+    anomalous gets 0.02: useful, though its accuracy (0.988) is below the base rate's (0.990)."""
+    from conftest import memdev
+
+    truth = [int(i < 10) for i in range(1000)]
+    labels = [int(i < 9 or 10 <= i < 21) for i in range(1000)]  # 9 of the 10 anomalies, 11 false alarms
+    solution = write(tmp_path, "solution.csv", range(1000), truth)
+    result = memdev(tmp_path, "score", str(write(tmp_path, "sub.csv", range(1000), labels)), str(solution))
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("Public"))
+    assert "f1 = 0.6000: beats chance on f1: 0.600 vs 0.020 for calling every row anomalous" in line
+    assert "accuracy 0.988 vs 0.990 for calling every row normal" in line and "NO BETTER" not in line

@@ -65,3 +65,20 @@ def test_ranking_against_a_public_only_solution_has_no_private_column(tmp_path):
     assert lines[0].split() == ["submission", "CV", "public"]
     assert [line.split()[0] for line in lines[1:]] == ["good.csv", "bad.csv", "gone.csv"]
     assert lines[1].split()[2] == "1.0000" and lines[3].split()[2] == "missing"
+
+
+def _append_rows(args):
+    path, worker, count = args
+    for i in range(count):
+        ledger.append(path, {"competition": "demo", "file": f"submissions/demo/{worker}-{i}.csv"})
+
+
+def test_concurrent_writers_lose_no_row(tmp_path):
+    """8 processes appending at once (a `make submit` beside another, or beside `make lb`): every row stays."""
+    import multiprocessing
+
+    path = Paths("demo", tmp_path).ledger
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        pool.map(_append_rows, [(path, worker, 15) for worker in range(8)])
+    frame = ledger.read(path)
+    assert len(frame) == 8 * 15 and frame["file"].is_unique

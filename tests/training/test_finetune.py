@@ -1,9 +1,12 @@
-"""Fine-tuning: which candidates compete in each regime, and how the winner is chosen."""
+"""Fine-tuning: which candidates compete in each regime, how the winner is chosen, and that no fold's models
+see the rows it holds out."""
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
-from conftest import fast_config
-from memdev.training import finetune
+from conftest import fast_config, gaussian_rows
+from memdev.training import finetune, pretrain
+from memdev.training import folds as folds_io
 
 
 def test_candidates_depend_on_the_labels_and_the_stacking_switch():
@@ -22,3 +25,48 @@ def test_select_picks_the_candidate_with_the_best_cv_metric():
     assert chosen == "devnet" and values["devnet"] == 1.0 and set(values) == set(oof)
     assert finetune.select(fast_config(stacking="on"), y, oof)[0] == "stack"
     assert finetune.select(fast_config(regime="novelty", target_column=None), y, oof) == ("memae", {})
+
+
+class Memoriser(ClassifierMixin, BaseEstimator):
+    """Recalls the label of every row it was trained on, and says 0.5 for a row it never saw."""
+
+    def fit(self, X, y):
+        self.seen_ = {row.tobytes(): float(label) for row, label in zip(np.asarray(X, np.float32), y)}
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        recalled = np.array([self.seen_.get(row.tobytes(), 0.5) for row in np.asarray(X, np.float32)])
+        return np.c_[1 - recalled, recalled]
+
+
+def test_cross_validate_never_shows_a_fold_its_held_out_rows(monkeypatch):
+    """Every fold's candidates are fitted on the other folds' rows only: a memorising model scores every
+    held-out row as unseen, and the DevNet head is given exactly the fold's training rows."""
+    from memdev.models import candidates
+
+    X = gaussian_rows(90, features=4)
+    y = (np.arange(90) % 6 == 0).astype(int)
+    config = fast_config(folds=3, stacking="auto")
+    config.memae.epochs = 1
+    folds = folds_io.assign(y, config)
+    heads = {}
+
+    class RecordingHead(candidates.DevNetHead):
+        def fit(self, memae, X, y, rows=None):
+            heads[len(heads)] = rows
+            return super().fit(memae, X, y, rows)
+
+    monkeypatch.setattr(candidates, "boosted", lambda seed: Memoriser())
+    monkeypatch.setattr(candidates, "DevNetHead", RecordingHead)
+    memaes = reversed(list(pretrain.fit_memaes(config, X, y, folds)))  # folds in any order
+    seen = []
+    result = finetune.cross_validate(config, X, y, folds, memaes, lambda fold, held, oof: seen.append((fold, held)))
+    assert [fold for fold, _ in seen] == [2, 1, 0]
+    for (fold, held), models, rows in zip(seen, result.folds, heads.values()):
+        np.testing.assert_array_equal(held, np.flatnonzero(folds == fold))
+        np.testing.assert_array_equal(rows, np.flatnonzero(folds != fold))  # the head's training rows
+        assert (models.gbm.predict_proba(X[held])[:, 1] == 0.5).all()  # never seen
+        train = np.flatnonzero(folds != fold)
+        np.testing.assert_array_equal(models.gbm.predict_proba(X[train])[:, 1], y[train])  # it does memorise
+    assert (result.oof["gbm"] == 0.5).all() and set(result.oof) == {"memae", "devnet", "gbm", "stack", "blend"}

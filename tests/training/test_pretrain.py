@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from conftest import fast_config, gaussian_rows
+from conftest import fast_config, gaussian_rows, memdev
+from memdev import atomic, manifest
 from memdev.training import folds as folds_io
 from memdev.training import pretrain
 
@@ -20,3 +21,12 @@ def test_each_fold_memae_is_fitted_on_its_training_rows_not_labeled_anomalous():
         assert detector.seed == config.seed + fold
         seen.append(fold)
     assert seen == [0, 1, 2]
+
+
+def test_memdev_pretrain_writes_one_recorded_memae_per_fold_and_nothing_unread(tiny):
+    """memae.keras holds the frozen encoder the heads use; its sha256 is in the manifest, checked before loading."""
+    result = memdev(tiny.root, "pretrain", "--comp", "tiny")
+    assert result.returncode == 0, result.stderr
+    for fold in range(2):
+        assert sorted(p.name for p in tiny.fold_dir(fold).iterdir()) == ["memae.keras"]
+        assert manifest.digest(tiny, tiny.memae(fold)) == atomic.sha256(tiny.memae(fold))

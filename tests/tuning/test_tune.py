@@ -1,4 +1,5 @@
-"""Optuna tuning: the search space, resumable studies, kills and parallel workers."""
+"""Optuna tuning: the search space (widened to hold the config), trial 0, the objective, pruning, resumable
+studies that a config edit replaces, kills and parallel workers."""
 
 import os
 import signal
@@ -11,7 +12,7 @@ import optuna
 import pytest
 import yaml
 
-from conftest import SRC, memdev
+from conftest import SRC, fast_config, memdev
 from memdev import config as config_io
 from memdev.errors import MemdevError
 from memdev.tuning import tune
@@ -34,15 +35,72 @@ def test_a_bad_search_space_is_refused_before_any_trial(tiny, override, message)
         tune.search_space(config, np.array([0, 1, 0]))
 
 
+def config_values(paths):
+    """Trial 0's parameters: the config's own values of every tuned parameter."""
+    config = config_io.load(paths.config)
+    y = np.load(paths.y_train)
+    return tune.config_params(config, tune.search_space(config, y))
+
+
 def test_tuning_resumes_the_same_study_and_writes_the_winner(tiny):
+    outs = []
     for _ in range(2):
         result = memdev(tiny.root, "tune", "--comp", "tiny", "--trials", "2")
         assert result.returncode == 0, result.stderr
+        outs.append(result.stdout)
     study, done = completed(tiny)
-    assert len(study.trials) == 4 and len(done) + len(study.get_trials(states=[optuna.trial.TrialState.PRUNED])) == 4
+    assert "tune: new study " in outs[0] and f"tune: resuming study {study.study_name} (2 trials so far)" in outs[1]
+    assert [t.number for t in study.trials] == [0, 1, 2, 3]
+    assert study.trials[0].params == config_values(tiny)  # trial 0 is the config's own values
+    # the median pruner never prunes its first 3 trials; the 4th only if, at the step it was pruned at, it was
+    # below the median of the completed trials there
+    assert [t.state for t in study.trials[:3]] == [optuna.trial.TrialState.COMPLETE] * 3
+    last = study.trials[3]
+    assert last.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    if last.state == optuna.trial.TrialState.PRUNED:
+        step = max(last.intermediate_values)
+        assert last.intermediate_values[step] < np.median([t.intermediate_values[step] for t in done])
     best = yaml.safe_load(tiny.best_params.read_text())
     assert best["trial"] == study.best_trial.number and "memae.memory_size" in best["params"]
     assert (tiny.reports / "tune_history.png").stat().st_size > 0
+
+
+def edit(paths, changes):
+    data = yaml.safe_load(paths.config.read_text())
+    for section, values in changes.items():
+        data[section] = {**data.get(section, {}), **values}
+    paths.config.write_text(yaml.safe_dump(data))
+
+
+def test_a_config_edit_starts_a_new_study_whose_trial_0_is_the_edited_config_and_says_why(tiny):
+    first = memdev(tiny.root, "tune", "--comp", "tiny", "--trials", "1")
+    assert first.returncode == 0, first.stderr
+    edit(tiny, {"memae": {"epochs": 3}})  # not a tuned parameter: it still changes every trial's result
+    second = memdev(tiny.root, "tune", "--comp", "tiny", "--trials", "1")
+    assert second.returncode == 0, second.stderr
+    storage = f"sqlite:///{tiny.study_db}"
+    old, new = sorted(optuna.get_all_study_summaries(storage), key=lambda s: s.user_attrs["created"])
+    assert f"tune: new study {new.study_name}, trial 0 = the config's own values" in second.stdout
+    assert f"since study {old.study_name} (1 trial): memae.epochs 2 -> 3" in second.stdout
+    study = optuna.load_study(study_name=new.study_name, storage=storage)
+    assert study.trials[0].state == optuna.trial.TrialState.COMPLETE
+    assert study.trials[0].params == config_values(tiny)
+    third = memdev(tiny.root, "tune", "--comp", "tiny", "--trials", "1")
+    assert f"tune: resuming study {new.study_name} (1 trial so far)" in third.stdout
+    assert len(optuna.get_all_study_summaries(storage)) == 2
+
+
+def test_a_config_outside_the_search_space_tunes_with_its_own_values_as_trial_0(tiny):
+    """A valid config the space does not contain (optimizer adamw, memory 5, margin 9.5): the space is widened."""
+    edit(tiny, {"memae": {"optimizer": "adamw", "memory_size": 5}, "head": {"margin": 9.5}})
+    result = memdev(tiny.root, "tune", "--comp", "tiny", "--trials", "1")
+    assert result.returncode == 0, result.stderr
+    study, _ = completed(tiny)
+    params = study.trials[0].params
+    assert (params["memae.optimizer"], params["memae.memory_size"], params["head.margin"]) == ("adamw", 5, 9.5)
+    assert params == config_values(tiny)
+    assert "search space widened to hold the config's values: memae.memory_size low 10 -> 5" in result.stdout
+    assert "memae.optimizer + 'adamw'" in result.stdout and "head.margin high 8.0 -> 9.5" in result.stdout
 
 
 def tune_process(paths):
@@ -93,3 +151,85 @@ def test_two_workers_on_one_sqlite_file_share_the_study(tiny):
     numbers = [t.number for t in study.trials]
     assert len(numbers) == 4 == len(set(numbers))
     assert all(t.state.is_finished() for t in study.trials)
+
+
+def test_the_space_is_widened_to_hold_any_valid_config():
+    config = config_io.Config.from_dict({
+        "slug": "t", "id_column": "id", "target_column": "y", "submission": "label", "regime": "full", "metric": "f1",
+        "memae": {"optimizer": "nadam", "latent": 100, "entropy_weight": 0.0, "learning_rate": 0.05},
+        "threshold": {"strategy": "quantile"},
+    })
+    space = tune.search_space(config, np.array([0] * 9 + [1]))
+    params = tune.config_params(config, space)
+    assert space["memae.optimizer"]["choices"][-1] == "nadam" and space["memae.latent"]["high"] == 100
+    assert space["memae.entropy_weight"] == {"low": 0.0, "high": 1e-2, "log": False}  # no log scale reaches 0
+    assert space["memae.learning_rate"]["high"] == 0.05 and "quantile" in space["threshold.strategy"]["choices"]
+    assert params["threshold.strategy"] == "quantile" and "threshold.contamination" not in params
+    for key, value in params.items():
+        spec = space[key]
+        assert value in spec["choices"] if "choices" in spec else spec["low"] <= value <= spec["high"]
+    assert tune.search_space(fast_config(), np.array([0] * 9 + [1])) == tune.search_space(fast_config(), np.array([0] * 9 + [1]))
+
+
+def fake_cross_validate(quality):
+    """finetune.cross_validate whose out-of-fold scores are perfect or random by ``quality(config)``, fold by fold."""
+    from memdev.training.finetune import CVResult
+
+    def cross_validate(config, X, y, folds, memaes, on_fold=None):
+        rng = np.random.default_rng(0)
+        scores = y + 0.1 * rng.random(len(y)) if quality(config) else rng.random(len(y))
+        oof = {"memae": np.zeros(len(y)), "devnet": np.zeros(len(y))}
+        for fold in range(int(folds.max()) + 1):
+            held_out = np.flatnonzero(folds == fold)
+            for name in oof:
+                oof[name][held_out] = scores[held_out]
+            on_fold(fold, held_out, oof)
+        return CVResult(oof)
+
+    return cross_validate
+
+
+def test_a_trial_below_the_median_after_its_first_fold_is_pruned_there(monkeypatch):
+    """Three good trials complete (the pruner's start-up); a bad fourth is pruned at step 1; a good fifth completes."""
+    from memdev.tuning import study as tuning_study
+
+    config = fast_config(folds=3)
+    y = (np.arange(90) % 10 == 0).astype(int)
+    folds = np.arange(90) % 3
+    monkeypatch.setattr(tune.pretrain, "fit_memaes", lambda *args, **kwargs: [])
+    monkeypatch.setattr(tune.finetune, "cross_validate", fake_cross_validate(lambda c: c.memae.memory_size < 100))
+    study = optuna.create_study(direction="maximize", pruner=tuning_study.pruner(),
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    for size in (20, 30, 40, 400, 50):  # the fake's scores depend on the memory size alone
+        study.enqueue_trial({"memae.memory_size": size, "threshold.strategy": "f1"})
+    study.optimize(tune.objective_factory(config, np.zeros((90, 2)), y, folds), n_trials=5)
+    states = [t.state for t in study.trials]
+    complete, pruned = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED
+    assert states == [complete, complete, complete, pruned, complete]
+    assert list(study.trials[3].intermediate_values) == [1]  # stopped after its first fold
+    assert [len(t.intermediate_values) for t in study.trials if t.state == complete] == [3] * 4
+    assert [t.value for t in study.trials if t.state == complete] == [1.0] * 4
+
+
+def test_the_objective_is_the_cross_validated_metric_of_the_trials_config(tiny):
+    """What a trial returns is what `make train` would report for its parameters: same folds, same candidates."""
+    from memdev import runtime
+    from memdev.features import preprocess
+    from memdev.training import finetune, pretrain
+    from memdev.training import folds as folds_io
+
+    config = config_io.load(tiny.config)
+    runtime.seed_everything(config.seed)
+    X, y, _ = preprocess.load_features(tiny)
+    folds = folds_io.assign(y, config)
+    space = tune.search_space(config, y)
+    params = {**tune.config_params(config, space), "memae.memory_size": 20, "head.margin": 3.0}
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial(params)
+    study.optimize(tune.objective_factory(config, X, y, folds, space), n_trials=1)
+    (trial,) = study.trials
+    assert trial.params == params and trial.state == optuna.trial.TrialState.COMPLETE
+    trained = config.with_params(params)
+    result = finetune.cross_validate(trained, X, y, folds, pretrain.fit_memaes(trained, X, y, folds))
+    chosen, values = finetune.select(trained, y, result.oof)
+    assert trial.value == pytest.approx(values[chosen]) and trial.user_attrs["model"] == chosen

@@ -20,7 +20,8 @@ measures MemAE training and DevNet inference throughput on synthetic rows.
 cross-validation on a few competitions. ``--tuning`` measures tuning
 throughput: 1, 2 and 4 ``make tune`` workers sharing one Optuna study on a
 throwaway PostgreSQL server, the same total trial budget each time. Each run
-rewrites only its own sections of ``BENCHMARKS.md``.
+rewrites the introduction and its own sections of ``BENCHMARKS.md`` and keeps
+nothing else; commentary by hand goes in ``BENCHMARKS-notes.md``.
 """
 
 from __future__ import annotations

@@ -1,12 +1,15 @@
-"""BENCHMARKS.md: its sections rendered from what the bench measured, and rewritten in place.
+"""BENCHMARKS.md: rendered from what the bench measured, every line of it.
 
-Each run rewrites only its own ``## `` sections (:func:`write_sections`):
-``make bench`` the results, targets, how each competition was run and
-throughput; ``--ablation`` the head-input ablation; ``--tuning`` the tuning throughput.
+Each run rewrites the introduction and its own ``## `` sections
+(:func:`write_sections`): ``make bench`` the results, targets, how each
+competition was run and throughput; ``--ablation`` the head-input ablation;
+``--tuning`` the tuning throughput. Nothing else is kept: commentary written
+by hand goes in BENCHMARKS-notes.md, which the bench never touches.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import platform
@@ -20,13 +23,21 @@ from memdev.bench.results import PRIVATE, PUBLIC, Model, Result
 from memdev.bench.throughput import Speed
 from memdev.bench.tuning import TuningRun
 
-INTRO = """# Benchmarks
+log = logging.getLogger(__name__)
 
-The pipeline beside its anchors on the practice competitions in `../shared/competitions/`,
-written by `make bench` (the ablation section by `python -m memdev.bench --ablation`,
-tuning throughput by `python -m memdev.bench --tuning`).
+NOTES = "BENCHMARKS-notes.md"
+INTRO = f"""# Benchmarks
+
+The pipeline beside its anchors on the practice competitions in `../shared/competitions/`.
+Every line of this file is written by the bench: `make bench` (the ablation section by
+`python -m memdev.bench --ablation`, tuning throughput by `python -m memdev.bench --tuning`);
+a run rewrites its own sections and drops anything else. What was measured by hand, and
+why the defaults are what they are, is in [{NOTES}]({NOTES}).
 """
 ANCHORS = ("IsolationForest", "HistGradientBoosting")
+# every section a run of the bench writes, in the order they appear
+HEADINGS = ("## Results", "## Targets", "## How each competition was run", "## Throughput",
+            "## Head-input ablation", "## Tuning throughput")
 
 
 # --------------------------------------------------------------------------- cells
@@ -176,14 +187,18 @@ def ablation_section(table: ablation.Table, header: str, default: list[str]) -> 
     lines = ["## Head-input ablation", "", header, "",
              "CV (5 folds, out of fold) of the `devnet` candidate alone, on each competition's own metric,",
              "with all four `head.inputs`, each one left out, and each one alone; ± is the standard",
-             "deviation over folds. Every row uses the same folds and the same MemAE per fold. The default",
-             "is chosen by the mean over the competitions: cross-validation only, test labels are not used.", "",
+             "deviation over folds. Every row uses the same folds and the same MemAE per fold; cross-validation",
+             "only, test labels are not used. Rows are sorted by the mean over the competitions.", "",
              "| head.inputs | " + " | ".join(slugs) + " | mean |", "|---|" + "---|" * (len(slugs) + 1)]
     for inputs, value in mean.items():
         name = f"**{inputs}** (default)" if inputs.split(",") == default else inputs
         row = table[inputs]
         lines.append(f"| {name} | " + " | ".join(f"{row[s][0]:.4f} ± {row[s][1]:.3f}" for s in slugs) + f" | {value:.4f} |")
-    lines += ["", f"Best mean: `head.inputs: [{', '.join(next(iter(mean)).split(','))}]`."]
+    best = next(iter(mean)).split(",")
+    lines += ["", f"Best mean: `head.inputs: [{', '.join(best)}]`."]
+    if best != default:
+        lines[-1] += (f" The default, `[{', '.join(default)}]`, is not the best mean here; why it is kept is in "
+                      f"[{NOTES}]({NOTES}#head-input-ablation).")
     return "\n".join(lines)
 
 
@@ -234,9 +249,10 @@ def tuning_limits(runs: list[TuningRun], cores: int) -> list[str]:
         "with other jobs (see the load), so quote the ratios, not the seconds.",
     ]
     if any(r.distinct < len(r.numbers) for r in runs):
-        lines += ["", "Fewer distinct parameter sets than trials: part of the budget repeated a parameter set.",
-                  "`memdev.tuning.tune.run` seeds each worker's TPE sampler with its process id, so their random draws",
-                  "differ; workers that join the empty study together may each enqueue the config's own values as trial 0."]
+        lines += ["", "Fewer distinct parameter sets than trials: part of the budget repeated a parameter set. Not the",
+                  "start-up: each worker seeds its TPE sampler with its process id (`memdev.tuning.tune.run`), and only",
+                  "the worker that creates the study enqueues the config's own values as trial 0",
+                  "(`memdev.tuning.study.open_study`); TPE proposed a parameter set again."]
     return lines
 
 
@@ -250,7 +266,17 @@ def sections(text: str) -> dict[str, str]:
 
 
 def write_sections(path: Path, text: str) -> None:
-    """Replace the sections of ``path`` that ``text`` has, keeping the others and their order."""
-    kept = sections(path.read_text(encoding="utf-8")) if path.exists() else {"": INTRO}
-    kept.update(sections(text))
-    atomic.write_text(path, "\n".join(kept.values()))
+    """Write the introduction and the sections ``text`` has into ``path``, keeping its other bench sections.
+
+    Anything else in ``path`` (a section written by hand) is dropped, with a
+    warning: the whole file is the bench's, and commentary goes in :data:`NOTES`.
+    """
+    old = sections(path.read_text(encoding="utf-8")) if path.exists() else {}
+    new = sections(text)
+    stray = [heading for heading in old if heading and heading not in HEADINGS]
+    if stray:
+        log.warning(f"bench: dropped {', '.join(stray)} from {path}: not written by the bench; keep notes in {NOTES}")
+    kept = {"": INTRO, **{h: old[h] for h in HEADINGS if h in old}}
+    kept.update(new)
+    ordered = [""] + [h for h in HEADINGS if h in kept] + [h for h in kept if h and h not in HEADINGS]
+    atomic.write_text(path, "\n".join(kept[h] for h in ordered))

@@ -9,6 +9,7 @@ constant outputs are dropped.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import pickle
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 NUMERIC_SHARE = 0.9
 # Bytes of CSV per streamed chunk of a large file (about 70,000 rows of 50 columns).
 CHUNK_BYTES = 32 << 20
+# The config keys this stage reads: features made under other values of them are stale.
+CONFIG_KEYS = ("id_column", "target_column", "regime", "label_map", "group_column", "seed", "chunked_from_mb", "fit_rows")
 
 
 def build_transformer(numeric: list[str], categorical: list[str]) -> Pipeline:
@@ -267,8 +270,9 @@ def finish(config: Config, paths: Paths, transformer, numeric, categorical, y, t
         "train_rows": int(len(y)),
         "test_rows": int(test_rows),
         "labeled_anomalies": int(y.sum()),
+        "stamp": stamp(config, paths),
     }
-    atomic.write_text(paths.features / "features.json", json.dumps(info, indent=1))
+    atomic.write_text(paths.features_info, json.dumps(info, indent=1))
     manifest.record(paths, [paths.x_train, paths.x_test, paths.y_train, paths.test_ids, paths.transformer],
                     staged={paths.x_train: x_train_tmp})
     log.info(
@@ -294,6 +298,29 @@ def check_ids(test: pd.DataFrame, sample: pd.DataFrame, config: Config, paths: P
     absent = set(test[column]) - set(sample[column])
     if absent:
         raise MemdevError(f"{paths.test_csv}: id {sorted(absent)[0]!r} is not in sample_submission.csv")
+
+
+def config_digest(config: Config) -> str:
+    """A short hash of the config keys this stage reads (:data:`CONFIG_KEYS`)."""
+    text = json.dumps({key: getattr(config, key) for key in CONFIG_KEYS}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def stamp(config: Config, paths: Paths) -> dict[str, str]:
+    """What the features are made from: the config keys this stage reads, and train.csv's and test.csv's bytes.
+
+    The raw files' sha256 names the data the same way on every machine (the
+    float bits of the features need not be), which tuning workers rely on.
+    """
+    return {"config": config_digest(config), "train.csv": atomic.sha256(paths.train_csv),
+            "test.csv": atomic.sha256(paths.test_csv)}
+
+
+def load_info(paths: Paths) -> dict:
+    """``features.json``: columns, sizes and the stamp ({} before the stage ran)."""
+    if not paths.features_info.exists():
+        return {}
+    return json.loads(paths.features_info.read_text(encoding="utf-8"))
 
 
 def load_features(paths: Paths) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

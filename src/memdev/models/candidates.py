@@ -36,7 +36,7 @@ BOOSTED = ("gbm", "stack")
 def boosted(seed: int) -> HistGradientBoostingClassifier:
     # L2 and small trees: with a few labeled anomalies (weak regime) the
     # defaults fit them too closely; this setting raised CV on bank-marketing,
-    # bank-marketing-weak and thyroid (BENCHMARKS.md)
+    # bank-marketing-weak and thyroid (BENCHMARKS-notes.md)
     return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=10,
                                           l2_regularization=1.0, random_state=seed)
 
@@ -107,21 +107,23 @@ class FoldModels:
         return out
 
     def save(self, paths: Paths, fold: int) -> list:
-        """Write what this fold fitted; return the pickles written (for the manifest)."""
+        """Write what this fold fitted; return the files written (for the manifest)."""
+        written = []
         if self.devnet is not None:
             with atomic.atomic_path(paths.head(fold)) as tmp:
                 self.devnet.save(tmp)
-        pickles = []
+            written.append(paths.head(fold))
         for name in BOOSTED:
             model = getattr(self, name)
             if model is not None:
                 atomic.write_bytes(paths.boosted(name, fold), pickle.dumps(model))
-                pickles.append(paths.boosted(name, fold))
-        return pickles
+                written.append(paths.boosted(name, fold))
+        return written
 
     @classmethod
     def load(cls, paths: Paths, fold: int, config: Config, names: list[str]) -> "FoldModels":
-        """The fold's MemAE and, of ``names``, whatever else was saved for it."""
+        """The fold's MemAE and, of ``names``, whatever else was saved for it (each checked against the manifest)."""
+        manifest.verify(paths, [paths.memae(fold)] + ([paths.head(fold)] if "devnet" in names else []))
         models = cls(MemAEDetector.load(paths.memae(fold), config.memae, config.seed + fold))
         if "devnet" in names:
             models.devnet = keras.models.load_model(paths.head(fold), compile=False, safe_mode=True)

@@ -230,13 +230,12 @@ class MemAEDetector:
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         return self.features(X, views=("error",))["error"][:, 0]
 
-    def save(self, memae_path: Path, encoder_path: Path) -> None:
+    def save(self, path: Path) -> None:
+        """Write the whole MemAE: its encoder (the one the DevNet head freezes) is a layer of it."""
         from memdev.atomic import atomic_path
 
-        with atomic_path(memae_path) as tmp:
+        with atomic_path(path) as tmp:
             self.model_.save(tmp)
-        with atomic_path(encoder_path) as tmp:
-            self.model_.get_layer("encoder").save(tmp)
 
     @classmethod
     def load(cls, memae_path: Path, config: MemAEConfig, seed: int = 0) -> "MemAEDetector":

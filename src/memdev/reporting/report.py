@@ -22,7 +22,7 @@ from memdev.evaluation import metrics
 from memdev.paths import Paths
 from memdev.reporting import plots
 from memdev.reporting.plots import COLORS
-from memdev.training import folds
+from memdev.training import folds, stamps
 from memdev.training.summary import CVSummary, load_oof
 
 FIGURES = {
@@ -36,6 +36,7 @@ FIGURES = {
 
 def run(config: Config, paths: Paths) -> list[Path]:
     """Write ``report.md`` and its figures; return the paths written."""
+    stamps.check(config, paths, "report")
     summary = CVSummary.load(paths)
     oof = load_oof(paths, needed=(summary.model,))
     written: list[Path] = []

@@ -1,7 +1,8 @@
 """``submissions/ledger.csv``: one row per submission, for leaderboard iteration.
 
 Rows are added by ``make submit``; public (and, after the deadline, private)
-scores are filled in by ``make lb`` from the kaggle CLI or by hand.
+scores are filled in by ``make lb`` from the kaggle CLI or by hand. Several
+processes may do so at once: every read-modify-write holds the ledger's lock.
 """
 
 from __future__ import annotations
@@ -38,19 +39,21 @@ def write(path: Path, frame: pd.DataFrame) -> None:
 
 
 def append(path: Path, row: dict) -> None:
-    frame = read(path)
-    write(path, pd.concat([frame, pd.DataFrame([{c: row.get(c, "") for c in COLUMNS}])], ignore_index=True))
+    with atomic.locked(path):
+        frame = read(path)
+        write(path, pd.concat([frame, pd.DataFrame([{c: row.get(c, "") for c in COLUMNS}])], ignore_index=True))
 
 
 def set_fields(path: Path, file: str, **fields: str) -> None:
     """Update the row of submission ``file`` (matched by file name)."""
-    frame = read(path)
-    rows = frame["file"].map(lambda f: Path(f).name) == Path(file).name
-    if not rows.any():
-        raise MemdevError(f"{path}: no submission named {Path(file).name!r}")
-    for key, value in fields.items():
-        frame.loc[rows, key] = value
-    write(path, frame)
+    with atomic.locked(path):
+        frame = read(path)
+        rows = frame["file"].map(lambda f: Path(f).name) == Path(file).name
+        if not rows.any():
+            raise MemdevError(f"{path}: no submission named {Path(file).name!r}")
+        for key, value in fields.items():
+            frame.loc[rows, key] = value
+        write(path, frame)
 
 
 def sync(paths: Paths) -> int:
@@ -59,16 +62,17 @@ def sync(paths: Paths) -> int:
     needed = {"fileName", "publicScore"}
     if not needed <= set(listing.columns):
         raise MemdevError(f"kaggle competitions submissions: expected columns {sorted(needed)}, got {list(listing.columns)}")
-    frame = read(paths.ledger)
     updated = 0
-    for _, entry in listing.iterrows():
-        rows = (frame["competition"] == paths.slug) & (frame["file"].map(lambda f: Path(f).name) == entry["fileName"])
-        if rows.any() and entry["publicScore"] not in ("", "None"):
-            frame.loc[rows, "public_score"] = entry["publicScore"]
-            if entry.get("privateScore", "") not in ("", "None"):
-                frame.loc[rows, "private_score"] = entry["privateScore"]
-            updated += int(rows.sum())
-    write(paths.ledger, frame)
+    with atomic.locked(paths.ledger):  # the slow kaggle call above is outside the lock
+        frame = read(paths.ledger)
+        for _, entry in listing.iterrows():
+            rows = (frame["competition"] == paths.slug) & (frame["file"].map(lambda f: Path(f).name) == entry["fileName"])
+            if rows.any() and entry["publicScore"] not in ("", "None"):
+                frame.loc[rows, "public_score"] = entry["publicScore"]
+                if entry.get("privateScore", "") not in ("", "None"):
+                    frame.loc[rows, "private_score"] = entry["privateScore"]
+                updated += int(rows.sum())
+        write(paths.ledger, frame)
     return updated
 
 

@@ -24,8 +24,8 @@ from memdev.ingest.tables import read_csv
 from memdev.models.candidates import FoldModels, blend, fitted_by
 from memdev.paths import Paths
 from memdev.submission import ledger
-from memdev.training import finetune
 from memdev.training import folds as folds_io
+from memdev.training import stamps
 from memdev.training.summary import CVSummary
 
 log = logging.getLogger(__name__)
@@ -45,16 +45,6 @@ def test_scores(config: Config, paths: Paths, cv: CVSummary) -> np.ndarray:
     if cv.model == "blend":
         return blend(totals["devnet"], totals["stack"])
     return totals[cv.model]
-
-
-def check_stamp(config: Config, paths: Paths, cv: CVSummary) -> None:
-    current = finetune.stamp(config, paths)
-    for key, value in cv.stamp.items():
-        if current.get(key) != value:
-            raise MemdevError(
-                f"{paths.cv}: the models were built from a different {key.replace('_', ' ')} than the one now in "
-                f"{paths.comp}; run `make train COMP={paths.slug}` before submitting"
-            )
 
 
 def build(config: Config, paths: Paths, values: np.ndarray) -> pd.DataFrame:
@@ -107,15 +97,14 @@ def tuned_trial(paths: Paths) -> str:
 
 def run(config: Config, paths: Paths, message: str = "") -> tuple[Path, str]:
     """Write the submission CSV and its ledger row; return the CSV's path and the upload message."""
+    stamps.check(config, paths, "submit")
     cv = CVSummary.load(paths)
-    check_stamp(config, paths, cv)
     scores = test_scores(config, paths, cv)
     frame = build(config, paths, cv.threshold.apply(scores) if config.submission == "label" else scores)
     now = datetime.now(timezone.utc)
-    path = paths.submissions / f"{now:%Y%m%dT%H%M%SZ}_{cv.tag}.csv"
-    if path.exists():  # two submissions in one second must not overwrite each other
-        path = path.with_name(f"{path.stem}_{now:%f}.csv")
-    atomic.write_text(path, frame.to_csv(index=False, lineterminator="\n"))
+    # two submissions in one second (or two processes) get a name each: `_2`, `_3`... after the second one
+    path = atomic.write_new(paths.submissions / f"{now:%Y%m%dT%H%M%SZ}_{cv.tag}.csv",
+                            frame.to_csv(index=False, lineterminator="\n").encode())
     trial = tuned_trial(paths)
     message = message or f"memdev {cv.model} CV {cv.tag}" + (f" trial {trial}" if trial else "") + f" commit {git_commit() or 'none'}"
     ledger.append(paths.ledger, {

@@ -23,15 +23,18 @@ from memdev.models.candidates import FoldModels, blend, fitted_by
 from memdev.models.memae import MemAEDetector
 from memdev.paths import Paths
 from memdev.training import folds as folds_io
+from memdev.training import stamps
 from memdev.training.summary import CVSummary, save_oof
 
 log = logging.getLogger(__name__)
 
 
 def run(config: Config, paths: Paths) -> None:
+    stamps.check(config, paths, "finetune")
     X, y, _ = preprocess.load_features(paths)
     folds = folds_io.load(paths)
     count = folds_io.count(folds)
+    manifest.verify(paths, [paths.memae(k) for k in range(count)])
     memaes = ((k, None, MemAEDetector.load(paths.memae(k), config.memae, config.seed + k)) for k in range(count))
 
     def progress(fold, held_out, oof):
@@ -40,10 +43,9 @@ def run(config: Config, paths: Paths) -> None:
     result = cross_validate(config, X, y, folds, memaes, progress)
     chosen, values = select(config, y, result.oof)
     summary = summarise(config, y, folds, result.oof[chosen], chosen, values)
-    summary.stamp = stamp(config, paths)
+    summary.stamp = stamps.of(config, paths)
 
-    pickles = [path for fold, models in enumerate(result.folds) for path in models.save(paths, fold)]
-    manifest.record(paths, pickles)
+    manifest.record(paths, [path for fold, models in enumerate(result.folds) for path in models.save(paths, fold)])
     save_oof(paths, folds, y, result.oof)
     summary.save(paths)
     log.info(describe(config, summary))
@@ -138,13 +140,3 @@ def describe(config: Config, summary: CVSummary) -> str:
     lines.append(f"threshold: {cut.strategy} -> calls {cut.rate:.2%} of rows anomalous")
     lines.append("verdict: " + metrics.verdict(summary.metrics, config.metric))
     return "\n".join(lines)
-
-
-def stamp(config: Config, paths: Paths) -> dict[str, str]:
-    """What the models were built from; `submit` refuses to mix them with anything else."""
-    return {
-        "config": config.digest(),
-        "transformer": manifest.digest(paths, paths.transformer),
-        "x_train": manifest.digest(paths, paths.x_train),
-        "x_test": manifest.digest(paths, paths.x_test),
-    }

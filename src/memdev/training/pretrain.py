@@ -19,18 +19,21 @@ from memdev.features import preprocess
 from memdev.models.memae import MemAEDetector
 from memdev.paths import Paths
 from memdev.training import folds as folds_io
+from memdev.training import stamps
 
 log = logging.getLogger(__name__)
 
 
 def run(config: Config, paths: Paths, verbose: int = 2) -> None:
+    stamps.check(config, paths, "pretrain")
     X, y, _ = preprocess.load_features(paths)
     folds = folds_io.assign(y, config)
     folds_io.save(paths, folds)
     started = time.perf_counter()
     summary = []
     for fold, rows, detector in fit_memaes(config, X, y, folds, verbose):
-        detector.save(paths.memae(fold), paths.encoder(fold))
+        detector.save(paths.memae(fold))
+        manifest.record(paths, [paths.memae(fold)])
         epochs = len(detector.history_["loss"])
         summary.append({"fold": fold, "rows": int(len(rows)), "epochs": epochs,
                         "loss": float(detector.history_["loss"][-1])})

@@ -2,20 +2,18 @@
 
 A trial runs the same cross-validation as ``make train`` (same folds, same
 candidates) and returns the competition's metric on out-of-fold scores.
+Trial 0 is the config's own values; the space is widened to hold them.
 Studies live in any Optuna storage (SQLite under data/<slug>/ by default);
-the study name hashes the search space, so re-running resumes it. The best
+:mod:`memdev.tuning.study` names a study by everything that changes a trial,
+so re-running resumes it and a config edit starts a new one. The best
 parameters go to ``data/<slug>/best_params.yaml``, which ``make train`` uses.
 """
 
 from __future__ import annotations
 
 import gc
-import hashlib
-import json
 import logging
 import os
-import random
-import time
 import warnings
 from copy import deepcopy
 from typing import Any
@@ -23,7 +21,6 @@ from typing import Any
 import keras
 import numpy as np
 import optuna
-import sqlalchemy
 
 from memdev import atomic
 from memdev import config as config_io
@@ -31,8 +28,9 @@ from memdev.config import OPTIMIZERS, Config
 from memdev.errors import MemdevError
 from memdev.features import preprocess
 from memdev.paths import Paths
-from memdev.training import finetune, pretrain
+from memdev.training import finetune, pretrain, stamps
 from memdev.training import folds as folds_io
+from memdev.tuning import study as tuning_study
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +71,48 @@ def search_space(config: Config, y: np.ndarray) -> dict[str, dict[str, Any]]:
             raise MemdevError(f"search_space: {key} has low {spec['low']} > high {spec['high']}")
         elif spec.get("log") and spec["low"] <= 0:
             raise MemdevError(f"search_space: {key} is on a log scale, so low must be > 0")
+    widened = contain(space, config_params(config, space))
+    if widened:
+        log.info("tune: search space widened to hold the config's values: " + ", ".join(widened))
     return space
+
+
+def config_params(config: Config, space: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The config's own values of the tuned parameters: trial 0, so the winner is never worse than them on CV."""
+    params = {key: _get(config, key) for key in space if not key.startswith("threshold.")}
+    if "threshold.strategy" in space:
+        params["threshold.strategy"] = config.threshold_strategy
+        if config.threshold_strategy == "contamination":  # only then is there a rate to tune
+            params["threshold.contamination"] = config.threshold.contamination
+    return {key: value for key, value in params.items() if value is not None}
+
+
+def contain(space: dict[str, dict[str, Any]], params: dict[str, Any]) -> list[str]:
+    """Widen ``space`` in place to hold ``params`` (a choice added, a range stretched); say what changed.
+
+    A valid config may lie outside the package's space (optimizer adamw, a
+    memory of 5 slots); Optuna refuses to enqueue such a trial 0.
+    """
+    widened = []
+    for key, value in params.items():
+        spec = space[key]
+        if "choices" in spec:
+            if value not in spec["choices"]:
+                spec["choices"] = [*spec["choices"], value]
+                widened.append(f"{key} + {value!r}")
+            continue
+        whole = isinstance(spec["low"], int) and isinstance(spec["high"], int) and float(value).is_integer()
+        bound = int(value) if whole else float(value)
+        for side, outside in (("low", value < spec["low"]), ("high", value > spec["high"])):
+            if outside:
+                widened.append(f"{key} {side} {spec[side]} -> {bound}")
+                spec[side] = bound
+        if not whole and isinstance(spec["low"], int) and isinstance(spec["high"], int):
+            spec["low"], spec["high"] = float(spec["low"]), float(spec["high"])
+        if spec.get("log") and spec["low"] <= 0:  # no log scale reaches 0: search it linearly
+            spec["log"] = False
+            widened.append(f"{key} on a linear scale")
+    return widened
 
 
 def suggest(trial: optuna.Trial, space: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -90,9 +129,9 @@ def suggest(trial: optuna.Trial, space: dict[str, dict[str, Any]]) -> dict[str, 
     return params
 
 
-def objective_factory(config: Config, X, y, folds):
-    """A plain ``objective(trial)``: the CV metric of the trial's configuration."""
-    space = search_space(config, y)
+def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, Any]] | None = None):
+    """A plain ``objective(trial)``: the CV metric of the trial's configuration (the space: :func:`search_space`)."""
+    space = space or search_space(config, y)
 
     def objective(trial: optuna.Trial) -> float:
         keras.backend.clear_session()
@@ -118,35 +157,8 @@ def objective_factory(config: Config, X, y, folds):
     return objective
 
 
-def study_name(config: Config, space: dict) -> str:
-    text = json.dumps({"space": space, "regime": config.regime, "metric": config.metric,
-                       "folds": config.folds, "seed": config.seed}, sort_keys=True)
-    return f"{config.slug}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
-
-
-def storage(url: str | None, paths: Paths) -> optuna.storages.BaseStorage:
-    url = url or f"sqlite:///{paths.study_db}"
-    paths.comp.mkdir(parents=True, exist_ok=True)
-    # a killed worker's trial is marked failed after the grace period and retried once
-    kwargs: dict[str, Any] = {
-        "heartbeat_interval": 10, "grace_period": 30,
-        "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
-    }
-    if url.startswith("sqlite"):
-        # several `make tune` processes may share one file: wait for the lock instead of failing
-        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 120}}
-    # workers started together on an empty database race to create Optuna's tables;
-    # the losers find them made and succeed on a retry
-    for attempt in range(5):
-        try:
-            return optuna.storages.RDBStorage(url, **kwargs)
-        except sqlalchemy.exc.SQLAlchemyError:
-            if attempt == 4:
-                raise
-            time.sleep(1 + random.random() * 2)
-
-
 def run(config: Config, paths: Paths, trials: int, timeout: float | None = None, storage_url: str | None = None) -> None:
+    stamps.check(config, paths, "tune")
     X, y, _ = preprocess.load_features(paths)
     if not config.labeled or not np.any(y):
         raise MemdevError(
@@ -157,24 +169,12 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
     folds = folds_io.assign(y, config)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    study = optuna.create_study(
-        study_name=study_name(config, space), storage=storage(storage_url, paths), load_if_exists=True,
-        direction="maximize", pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
-    )
+    study = tuning_study.open_study(config, space, paths, storage_url, config_params(config, space))
     # a resumed study must not replay the first run's random start-up trials, and
     # workers that join one study at the same moment must not draw the same ones
     study.sampler = optuna.samplers.TPESampler(seed=config.seed + len(study.trials) + os.getpid())
-    if not study.trials:
-        # the defaults are trial 0, so the winner is never worse than them on CV
-        defaults = {key: _get(config, key) for key in space}
-        if "threshold.strategy" in space:
-            strategy = config.threshold_strategy
-            defaults["threshold.strategy"] = strategy if strategy in space["threshold.strategy"]["choices"] else "f1"
-            if defaults["threshold.strategy"] != "contamination":
-                defaults.pop("threshold.contamination")
-        study.enqueue_trial({k: v for k, v in defaults.items() if v is not None}, skip_if_exists=True)
-    log.info(f"tune: study {study.study_name} ({len(study.trials)} trials so far), {trials} more")
-    study.optimize(objective_factory(config, X, y, folds), n_trials=trials, timeout=timeout,
+    log.info(f"tune: {trials} more trial{'' if trials == 1 else 's'}")
+    study.optimize(objective_factory(config, X, y, folds, space), n_trials=trials, timeout=timeout,
                    show_progress_bar=True, gc_after_trial=True)
     finish(study, config, paths)
 

@@ -24,7 +24,7 @@ def test_image_layout_follows_the_transformer_columns():
 
 def test_the_trained_outputs_and_the_feature_names(tmp_path_factory):
     config, paths = trained_toy.labeled(tmp_path_factory)
-    loaded = common.load(paths)
+    loaded = common.load(config, paths)
     assert loaded.X.shape == (trained_toy.ROWS, 16) and loaded.labeled and loaded.fold_count == 3
     assert sorted(np.unique(loaded.fold_of)) == [0, 1, 2] and len(loaded.oof) == trained_toy.ROWS
     names, inputs = common.feature_names(paths, 16)
@@ -41,7 +41,7 @@ def test_studies_refuse_models_of_other_features_or_none_at_all(tmp_path_factory
     X = np.load(copy.x_train)
     np.save(copy.x_train, X + 1.0)  # features changed after training (the manifest is updated to match)
     manifest.record(copy, [copy.x_train])
-    with pytest.raises(MemdevError, match=r"cv\.json: the models were trained on other features.*make train COMP=toy"):
+    with pytest.raises(MemdevError, match=r"cv\.json: made from other features than .*make train COMP=toy"):
         outliers.run(config, copy, k=5)
     shutil.rmtree(copy.models)
     with pytest.raises(MemdevError, match=r"no trained models; run `make train COMP=toy` first"):
@@ -49,4 +49,4 @@ def test_studies_refuse_models_of_other_features_or_none_at_all(tmp_path_factory
     copy = trained_toy.copy(paths, tmp_path / "no-folds")
     copy.folds.unlink()
     with pytest.raises(MemdevError, match=r"models: no trained models; run `make train COMP=toy` first"):
-        common.load(copy)
+        common.load(config, copy)

@@ -31,7 +31,9 @@ def test_scorers_compare_four_scores_out_of_fold(tmp_path_factory):
                                  "memory-addressing entropy", "DevNet deviation"]
     assert table.at["reconstruction error", "auc_roc"] > 0.8
     assert ((table[["auc_roc", "auc_pr"]] >= 0) & (table[["auc_roc", "auc_pr"]] <= 1)).all().all()
-    assert table.at["DevNet deviation", "auc_roc"] > 0.6  # the head saw the labels, out of fold
+    # anomalies sit 3 standard deviations off in every column: a head trained on their labels (200 steps)
+    # ranks them all first, out of fold; one that measured its initial weights would not
+    assert table.at["DevNet deviation", "auc_roc"] > 0.95 and table.at["DevNet deviation", "auc_pr"] > 0.9
     best = table["auc_pr"].idxmax()
     assert f"Best by AUC-PR: **{best}** ({table.at[best, 'auc_pr']:.3f})" in (paths.reports / "scorers.md").read_text()
 

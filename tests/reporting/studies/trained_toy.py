@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from conftest import fast_config, write_competition
-from memdev.config import MemAEConfig
+from memdev.config import HeadConfig, MemAEConfig
 from memdev.features import preprocess
 from memdev.paths import Paths
 from memdev.training import finetune, pretrain
@@ -43,9 +43,16 @@ def frames(seed: int = 0, labeled: bool = True):
 
 
 def study_config(epochs: int = 25, **overrides):
+    """3 folds, a MemAE trained to its early stop, and a DevNet head with a real budget: 20 epochs x 10 steps.
+
+    On 3 epochs x 5 steps the head's scores were mostly its initial weights (out-of-fold AUC-ROC 0.70 with
+    all four inputs, 0.36 with the features alone); on 200 steps both reach 1.0, so what a study measures
+    is the inputs, not the initialisation.
+    """
     return fast_config(
         folds=3,
         memae=MemAEConfig(hidden=[16], latent=4, memory_size=10, epochs=epochs, batch_size=32, patience=5),
+        head=HeadConfig(units=8, epochs=20, steps_per_epoch=10, batch_size=32),
         **overrides,
     )
 

@@ -22,8 +22,8 @@ from memdev.features import preprocess
 from memdev.models.candidates import FoldModels
 from memdev.models.memae import MemAEDetector
 from memdev.paths import Paths
-from memdev.training import folds
-from memdev.training.summary import CVSummary, load_oof
+from memdev.training import folds, stamps
+from memdev.training.summary import load_oof
 
 
 @dataclass
@@ -49,13 +49,12 @@ class Trained:
             yield np.flatnonzero(self.fold_of == fold), FoldModels.load(paths, fold, config, []).memae
 
 
-def load(paths: Paths) -> Trained:
-    """The trained pipeline's outputs; one error naming the fix when they are missing or describe other features."""
+def load(config: Config, paths: Paths) -> Trained:
+    """The trained pipeline's outputs; one error naming the fix when they are missing or were built from another
+    config or other features."""
+    stamps.check(config, paths, "studies")
     X, y, _ = preprocess.load_features(paths)
     again = f"run `make train COMP={paths.slug}`"
-    summary = CVSummary.load(paths)
-    if summary.stamp.get("x_train") != manifest.digest(paths, paths.x_train):
-        raise MemdevError(f"{paths.cv}: the models were trained on other features than {paths.x_train}; {again}")
     oof = load_oof(paths, needed=("memae",))
     if not paths.folds.exists():
         raise MemdevError(f"{paths.models}: no trained models; {again} first")

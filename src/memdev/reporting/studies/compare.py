@@ -50,7 +50,7 @@ def run(config: Config, paths: Paths, folds: int = FOLDS, epochs: tuple[int, ...
     20 steps. Writes ``compare.md``, ``compare.csv``, ``compare_auc.png`` and
     ``compare_loss.png``; returns the paths written.
     """
-    trained = common.load(paths)
+    trained = common.load(config, paths)
     written: list[Path] = []
     out = paths.reports
     if not trained.labeled:

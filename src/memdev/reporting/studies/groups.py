@@ -48,7 +48,7 @@ def run(config: Config, paths: Paths, column: str | None = None) -> list[Path]:
     column = column or config.group_column
     if not column:
         raise MemdevError(f"{paths.config}: no group_column to group by; set one there or pass --column")
-    trained = common.load(paths)
+    trained = common.load(config, paths)
     keys = group_keys(config, paths, column, len(trained.y))
     scores = trained.oof["memae"].to_numpy(dtype=float)
     chooser = dataclasses.replace(config, threshold=dataclasses.replace(config.threshold, strategy="max_normal"))

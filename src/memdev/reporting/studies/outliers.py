@@ -37,7 +37,7 @@ def run(config: Config, paths: Paths, k: int = 20) -> list[Path]:
     ``outliers.md`` and, for image-shaped features, ``outliers_grid.png``;
     returns the paths written.
     """
-    trained = common.load(paths)
+    trained = common.load(config, paths)
     train = _train_table(config, paths, len(trained.y))
     names, inputs = common.feature_names(paths, trained.X.shape[1])
     written: list[Path] = []

@@ -52,7 +52,7 @@ def run(config: Config, paths: Paths) -> list[Path]:
     config's ``scorers`` picks which are compared. Writes ``scorers.csv``,
     ``scorers.md`` and ``scorers_hist.png``; returns the paths written.
     """
-    trained = common.load(paths)
+    trained = common.load(config, paths)
     scores = score(config, paths, trained)
     if not scores:
         raise MemdevError(f"{paths.config}: scorers lists only 'devnet', and DevNet needs labeled anomalies")

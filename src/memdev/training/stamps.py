@@ -1,0 +1,74 @@
+"""Every stage refuses inputs built from another config or other features, naming the command that rebuilds them.
+
+Each stage that builds something stamps it with what it was built from:
+preprocess the features (``features.json``: the config keys it reads),
+pretrain the fold MemAEs (``pretrain.json``, written by
+:mod:`~memdev.training.pretrain` and read here only) and finetune the fold
+models (``cv.json``): the whole config's digest, tuned parameters included,
+and the features' sha256. make's file targets re-run a stage when its inputs
+change; :func:`check` holds the same line, in one place, when a stage runs
+directly (``python -m memdev finetune``, the notebook).
+"""
+
+from __future__ import annotations
+
+import json
+
+from memdev import manifest
+from memdev.config import Config
+from memdev.errors import MemdevError
+from memdev.features import preprocess
+from memdev.paths import Paths
+from memdev.training.summary import CVSummary
+
+# the stamped outputs each stage reads, by the stage that wrote them
+READS = {
+    "pretrain": ("preprocess",),
+    "tune": ("preprocess",),
+    "finetune": ("preprocess", "pretrain"),
+    "submit": ("preprocess", "finetune"),
+    "report": ("finetune",),
+    "studies": ("preprocess", "finetune"),
+}
+# the make target that rebuilds each stage's outputs, and the same without make
+REBUILD = {"preprocess": "preprocess", "pretrain": "pretrain", "finetune": "train"}
+
+
+def of(config: Config, paths: Paths) -> dict[str, str]:
+    """What models built now would be built from: the config's digest and the features' sha256 (finetune's stamp)."""
+    return {
+        "config": config.digest(),
+        "transformer": manifest.digest(paths, paths.transformer),
+        "x_train": manifest.digest(paths, paths.x_train),
+        "x_test": manifest.digest(paths, paths.x_test),
+    }
+
+
+def check(config: Config, paths: Paths, stage: str) -> None:
+    """Refuse to run ``stage`` on outputs of earlier stages built from another config or other features."""
+    for producer in READS[stage]:
+        source, found, expected = _stamps(producer, config, paths)
+        rebuild = (f"run `make {REBUILD[producer]} COMP={paths.slug}` "
+                   f"(or `python -m memdev {REBUILD[producer]} --comp {paths.slug}`)")
+        if not found:
+            raise MemdevError(f"{source}: missing or made by an older memdev; {rebuild} first")
+        for key, value in expected.items():
+            if found.get(key) == value:
+                continue
+            if key == "config":
+                tuned = f" and {paths.best_params}" if paths.best_params.exists() else ""
+                raise MemdevError(f"{source}: made under another config than the one in {paths.config}{tuned} now; "
+                                  f"{rebuild} first")
+            raise MemdevError(f"{source}: made from other features than the ones in {paths.features} now; {rebuild} first")
+
+
+def _stamps(producer: str, config: Config, paths: Paths) -> tuple:
+    """``(file, its stamp, the stamp a rebuild now would write)`` of ``producer``'s outputs."""
+    if producer == "preprocess":
+        return paths.features_info, preprocess.load_info(paths).get("stamp", {}), {
+            "config": preprocess.config_digest(config)}
+    if producer == "pretrain":
+        found = json.loads(paths.pretrained.read_text(encoding="utf-8")) if paths.pretrained.exists() else {}
+        return paths.pretrained, found, {
+            "config": config.digest(), "features": manifest.digest(paths, paths.x_train)}
+    return paths.cv, CVSummary.load(paths).stamp, of(config, paths)
