@@ -1,5 +1,6 @@
 """Same config and seed on the same machine: the same submission bytes; stale models refused."""
 
+import dataclasses
 import json
 import shutil
 
@@ -58,6 +59,7 @@ def test_submit_refuses_models_built_for_other_features_or_config(tiny):  # noqa
 def test_every_candidate_can_be_submitted_from_the_saved_fold_models(tiny):  # noqa: F811
     from memdev import config
     from memdev.submission import submit
+    from memdev.training.summary import CVSummary
 
     _set(tiny, submission="score", stacking="auto")
     result = memdev(tiny.root, "train", "--comp", "tiny")
@@ -66,6 +68,7 @@ def test_every_candidate_can_be_submitted_from_the_saved_fold_models(tiny):  # n
     assert set(cv["candidates"]) == {"memae", "devnet", "gbm", "stack", "blend"}
     cfg = config.load(tiny.config)
     rows = len(pd.read_parquet(tiny.test_ids))
+    summary = CVSummary.load(tiny)
     for name in cv["candidates"]:
-        scores = submit.test_scores(cfg, tiny, {**cv, "model": name})
+        scores = submit.test_scores(cfg, tiny, dataclasses.replace(summary, model=name))
         assert scores.shape == (rows,) and np.all(np.isfinite(scores)), name
