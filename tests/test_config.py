@@ -127,3 +127,10 @@ def test_load_applies_tuned_parameters_from_best_params(tmp_path):
 def test_default_threshold_strategy_is_f1_with_labels_and_quantile_without():
     assert fast_config().threshold_strategy == "f1"
     assert fast_config(regime="novelty", target_column=None).threshold_strategy == "quantile"
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "two"])
+def test_thread_counts_are_whole_numbers_from_zero(value):
+    with pytest.raises(MemdevError, match=r"threads.boosting is .*; expected a whole number >= 0"):
+        Config.from_dict(minimal(threads={"boosting": value}))
+    assert Config.from_dict(minimal(threads={"tuning": 1})).threads.tuning == 1
