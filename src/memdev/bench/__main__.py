@@ -102,7 +102,9 @@ def choose(args: argparse.Namespace) -> tuple[list[str], str]:
         return [], "--speed and --baseline REF go together (and --trials must be positive)"
     if args.speed:
         available.append("demo")
-    default = ablation.COMPETITIONS if args.ablation else (tuning.COMPETITION,) if args.tuning else available
+        default = [slug for slug, _ in speed.competitions(args.competitions)]
+    else:
+        default = ablation.COMPETITIONS if args.ablation else (tuning.COMPETITION,) if args.tuning else available
     slugs = args.comps.split(",") if args.comps else list(default)
     unknown = [s for s in slugs if s not in available]
     if unknown:
@@ -162,8 +164,7 @@ def bench_speed(slugs: list[str], args: argparse.Namespace, work: Path, header: 
     def write(done):
         render.write_sections(args.out, render.speed_section(done, header, args.baseline, args.trials))
 
-    chosen = None if not args.comps else slugs
-    done = speed.measure(args.baseline, args.competitions, work, args.trials, chosen, write)
+    done = speed.measure(args.baseline, args.competitions, work, args.trials, slugs, write)
     print(f"\nwrote {args.out}", flush=True)
     return 0 if done and not any(c.error for c in done) else 1
 

@@ -105,13 +105,13 @@ def checkout(ref: str):
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(path)], capture_output=True)
 
 
-def measure(ref: str, source: Path, work: Path, trials: int = TRIALS, slugs: list[str] | None = None,
+def measure(ref: str, source: Path, work: Path, trials: int, slugs: list[str],
             on_done: Callable[[list[Comparison]], None] | None = None) -> list[Comparison]:
-    """Every competition of :func:`competitions` (or of ``slugs``), run by ``ref`` and by this commit in turn.
+    """The competitions ``slugs`` (e.g. :func:`competitions`), run by ``ref`` and by this commit in turn.
 
     ``on_done(done)`` after each competition, so a run cut short keeps what it measured.
     """
-    chosen = [(s, r) for s, r in competitions(source) if slugs is None or s in slugs]
+    chosen = [(slug, training_rows(slug, source)) for slug in slugs]
     done: list[Comparison] = []
     with checkout(ref) as code:
         # each side imports its own checkout's package, whatever the venv's editable install points at
