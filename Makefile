@@ -53,13 +53,11 @@ $(FEATURES): $(RAW) $(CONFIG) | $(READY)
 
 pretrain: $(PRETRAIN) ## pretrain one MemAE per CV fold on rows not labeled anomalous
 
-$(PRETRAIN): $(FEATURES) $(CONFIG) $(PARAMS)
-	$(MEMDEV) pretrain --comp $(COMP)
-
 finetune: $(CV) ## DevNet heads on the frozen fold MemAEs: out-of-fold scores, CV table, threshold
 
-$(CV): $(PRETRAIN) $(CONFIG) $(PARAMS)
-	$(MEMDEV) finetune --comp $(COMP)
+# both stages in one process: TensorFlow's start-up (seconds) is paid once
+$(PRETRAIN) $(CV) &: $(FEATURES) $(CONFIG) $(PARAMS)
+	$(MEMDEV) fit --comp $(COMP)
 
 train: $(CV) ## all of the above, each only if its inputs changed
 

@@ -16,7 +16,6 @@ import sys
 # TensorFlow's C++ start-up chatter is noise in test output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import stat
 import zipfile
 from pathlib import Path
 

@@ -133,3 +133,10 @@ def test_the_digest_changes_with_what_changes_a_model_only():
     config = fast_config()
     assert config.with_params({"head.units": 9}).digest() != config.digest()
     assert config.with_params({"scorers": ["devnet"], "search_space": {"memae.latent": {"high": 8}}}).digest() == config.digest()
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "two"])
+def test_thread_counts_are_whole_numbers_from_zero(value):
+    with pytest.raises(MemdevError, match=r"threads.boosting is .*; expected a whole number >= 0"):
+        Config.from_dict(minimal(threads={"boosting": value}))
+    assert Config.from_dict(minimal(threads={"tuning": 1})).threads.tuning == 1

@@ -18,6 +18,7 @@ STAGES = {
     "preprocess": "fit the feature transformer on train.csv; write float32 feature matrices",
     "pretrain": "fit one MemAE per CV fold on the rows not labeled anomalous",
     "finetune": "fit DevNet heads (and gradient-boosted candidates) per fold; out-of-fold scores, CV metrics, threshold",
+    "fit": "pretrain, then finetune, in one process (one TensorFlow start-up): what `make train` runs on new features",
     "train": "preprocess, pretrain and finetune in one go",
     "tune": "Optuna search of memory size, optimizer, learning rates and comparator threshold; writes best_params.yaml",
     "report": "write data/<slug>/reports/ (index.md): CV table, PR curve, F1 vs threshold, histograms, folds, CV vs LB",
@@ -122,12 +123,12 @@ def run(args: argparse.Namespace) -> None:
 
         preprocess.run(config, paths)
         return
-    runtime.seed_everything(config.seed)
-    if args.stage in ("pretrain", "finetune", "train"):
+    runtime.seed_everything(config.seed, config.threads.tuning if args.stage == "tune" else config.threads.tensorflow)
+    if args.stage in ("pretrain", "finetune", "fit", "train"):
         from memdev.features import preprocess
         from memdev.training import finetune, pretrain
 
-        stages = {"pretrain": [pretrain.run], "finetune": [finetune.run],
+        stages = {"pretrain": [pretrain.run], "finetune": [finetune.run], "fit": [pretrain.run, finetune.run],
                   "train": [preprocess.run, pretrain.run, finetune.run]}
         for stage in stages[args.stage]:
             stage(config, paths)

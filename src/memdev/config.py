@@ -77,6 +77,22 @@ class ThresholdConfig:
 
 
 @dataclass
+class ThreadsConfig:
+    """CPU threads of a stage's process; 0: the library's default (one per core)."""
+
+    # TensorFlow's ops in `make train` and `make submit`
+    tensorflow: int = 0
+    # TensorFlow's ops in each `make tune` worker. Several workers on one
+    # machine: 1 (a plain graph step of this model's size used 1.5-1.8x the
+    # CPU on 2 threads as on 1); one worker on a busy machine loses wall time
+    # on 1 thread (a bank-marketing epoch at load 9: 0.92 s against 0.53 s)
+    tuning: int = 0
+    # HistGradientBoosting's OpenMP threads: they spin at every barrier, and on
+    # a shared 2-core machine 2 threads made a fit 8-16x slower than 1
+    boosting: int = 1
+
+
+@dataclass
 class Config:
     """Everything a stage needs to know about one competition."""
 
@@ -95,6 +111,7 @@ class Config:
     memae: MemAEConfig = field(default_factory=MemAEConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
     threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
+    threads: ThreadsConfig = field(default_factory=ThreadsConfig)
     # overrides of the tuning search space, see memdev.tune
     search_space: dict[str, Any] = field(default_factory=dict)
     # a column of train.csv naming each row's group (a class, a source) for the
@@ -123,6 +140,9 @@ class Config:
                 raise MemdevError(f"config: {key} is {value!r}; expected one of {', '.join(allowed)}")
         if self.regime in ("full", "weak") and not self.target_column:
             raise MemdevError(f"config: regime {self.regime!r} needs a target column, and there is none")
+        for name, value in dataclasses.asdict(self.threads).items():
+            if not isinstance(value, int) or value < 0:
+                raise MemdevError(f"config: threads.{name} is {value!r}; expected a whole number >= 0 (0: one per core)")
         if self.folds < 2:
             raise MemdevError(f"config: folds is {self.folds}; cross-validation needs at least 2")
         if not self.head.inputs:
@@ -178,7 +198,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
         raise MemdevError(f"{where}: unknown key {unknown[0]!r}; known keys: {', '.join(fields)}")
     kwargs = {}
     for name, value in data.items():
-        sub = {"memae": MemAEConfig, "head": HeadConfig, "threshold": ThresholdConfig}.get(name)
+        sub = {"memae": MemAEConfig, "head": HeadConfig, "threshold": ThresholdConfig, "threads": ThreadsConfig}.get(name)
         kwargs[name] = _build(sub, value, f"{where}: {name}") if sub and cls is Config else value
     try:
         return cls(**kwargs)

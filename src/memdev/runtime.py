@@ -37,11 +37,19 @@ def native_stderr_silenced():
         os.close(saved)
 
 
-def seed_everything(seed: int) -> None:
+def seed_everything(seed: int, threads: int = 0) -> None:
+    """Seed Python, NumPy and TensorFlow, make TensorFlow's ops deterministic, and set its threads.
+
+    ``threads`` (0: TensorFlow's default, one per core) takes effect only
+    before TensorFlow's first op, i.e. once per process.
+    """
     with native_stderr_silenced():
         import keras
         import tensorflow as tf
 
+        if threads and tf.config.threading.get_intra_op_parallelism_threads() != threads:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
         tf.config.list_physical_devices()  # probing for a GPU logs natively too
 
     tf.get_logger().setLevel("ERROR")

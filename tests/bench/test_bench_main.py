@@ -15,7 +15,7 @@ def bench(*args) -> subprocess.CompletedProcess:
 
 def test_help_names_the_modes():
     result = bench("--help")
-    assert result.returncode == 0 and "--ablation" in result.stdout and "--tuning" in result.stdout
+    assert result.returncode == 0 and all(mode in result.stdout for mode in ("--ablation", "--tuning", "--speed"))
 
 
 def test_nothing_runs_without_competitions_or_with_an_unknown_one(tmp_path):
@@ -27,4 +27,13 @@ def test_nothing_runs_without_competitions_or_with_an_unknown_one(tmp_path):
     assert result.returncode == 2 and "no competition 'cardio'" in result.stderr and "(found thyroid)" in result.stderr
     result = bench("--competitions", str(tmp_path), "--out", str(out), "--tuning", "--trials", "6")
     assert result.returncode == 2 and "a positive multiple of 4" in result.stderr
+    assert not out.exists()
+
+
+def test_speed_needs_a_baseline_and_a_baseline_needs_speed(tmp_path):
+    (tmp_path / "thyroid.json").write_text(json.dumps({"metric": "average_precision", "regime": "weak-30"}))
+    out = tmp_path / "BENCHMARKS.md"
+    for args in (["--speed"], ["--baseline", "main"]):
+        result = bench("--competitions", str(tmp_path), "--out", str(out), *args)
+        assert result.returncode == 2 and "--speed and --baseline REF go together" in result.stderr
     assert not out.exists()

@@ -1,5 +1,4 @@
-"""Large competitions: the synthetic generator, the chunked preprocessing path
-and the batches that stream a memory-mapped feature matrix."""
+"""Large competitions: the synthetic generator and the chunked preprocessing path."""
 
 import dataclasses
 import json
@@ -12,7 +11,6 @@ from memdev import config as config_io
 from memdev.errors import MemdevError
 from memdev.features import preprocess
 from memdev.ingest import synthetic
-from memdev.models.memae import RowBatches
 from memdev.paths import Paths
 
 
@@ -112,21 +110,3 @@ def test_the_chunked_path_names_bad_cells_and_keeps_old_features(synth, monkeypa
         preprocess.run(config, paths)
     assert "test.csv" in str(error.value)
     assert paths.x_test.read_bytes() == before
-
-
-def test_row_batches_stream_every_row_once_per_epoch_in_a_new_order(tmp_path):
-    X = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float32, shape=(10, 2))
-    X[:] = np.arange(20).reshape(10, 2)
-    rows = np.array([1, 3, 4, 6, 7, 9])
-    batches = RowBatches(X, rows, batch_size=4, seed=0, target=True)
-    assert len(batches) == 2
-
-    def epoch():
-        xs = [batches[i][0] for i in range(len(batches))]
-        return np.concatenate(xs)[:, 0] // 2
-
-    first = epoch()
-    assert sorted(first) == rows.tolist()
-    batches.on_epoch_end()
-    assert sorted(epoch()) == rows.tolist()
-    assert RowBatches(X, None, batch_size=8)[1].shape == (2, 2)

@@ -7,7 +7,7 @@ from sklearn.metrics import roc_auc_score
 
 from conftest import gaussian_rows
 from memdev.config import HeadConfig, MemAEConfig
-from memdev.models.devnet import BalancedBatches, DeviationLoss, DevNetHead, head_inputs
+from memdev.models.devnet import DeviationLoss, DevNetHead, balanced_draws, head_inputs
 from memdev.models.memae import MemAEDetector
 
 
@@ -39,32 +39,13 @@ def imbalanced(n=1000, positives=20):
     return X, y
 
 
-def epoch_labels(batches):
-    return np.concatenate([batches[i][1] for i in range(len(batches))])
-
-
-def test_balanced_batches_are_about_half_labeled_anomalies():
-    X, y = imbalanced()
-    batches = BalancedBatches(X, y, batch_size=64, steps=10, seed=0)
-    assert len(batches) == 10
-    first = batches[0]
-    assert first[0].shape == (64, 1) and first[1].dtype == np.float32
-    labels = epoch_labels(batches)
-    assert len(labels) == 640 and 0.4 < labels.mean() < 0.6
-    rows = np.concatenate([batches[i][0][:, 0] for i in range(len(batches))]).astype(int)
-    assert (y[rows] == labels).all()  # features and labels stay paired
-
-
-def test_balanced_batches_are_redrawn_every_epoch():
-    X, y = imbalanced()
-    batches = BalancedBatches(X, y, batch_size=64, steps=10, seed=0)
-    first = np.concatenate([batches[i][0][:, 0] for i in range(len(batches))])
-    batches.on_epoch_end()
-    second = np.concatenate([batches[i][0][:, 0] for i in range(len(batches))])
-    assert not np.array_equal(first, second)
-    assert 0.4 < epoch_labels(batches).mean() < 0.6
-    again = BalancedBatches(X, y, batch_size=64, steps=10, seed=0)
-    np.testing.assert_array_equal(np.concatenate([again[i][0][:, 0] for i in range(len(again))]), first)
+def test_balanced_draws_are_about_half_labeled_anomalies_and_new_every_epoch():
+    _, y = imbalanced()
+    draws = balanced_draws(y, batch_size=64, steps=10, epochs=2, seed=0)
+    assert draws.shape == (2, 640) and draws.dtype == np.int64
+    assert 0.4 < y[draws[0]].mean() < 0.6 and 0.4 < y[draws[1]].mean() < 0.6
+    assert not np.array_equal(draws[0], draws[1])
+    np.testing.assert_array_equal(balanced_draws(y, batch_size=64, steps=10, epochs=2, seed=0), draws)  # seeded
 
 
 def test_head_inputs_join_the_chosen_views_in_order():
@@ -174,3 +155,22 @@ def test_a_devnet_model_is_not_fused_with_another_memae():
     features_only = DevNetHead(HeadConfig(units=4, epochs=1, steps_per_epoch=2, batch_size=16, inputs=["features"]),
                                seed=0).fit(memae, X, y)
     assert scorer(features_only.model_, memae) is not None  # a head that sees no view still returns them
+
+
+def test_heads_trained_together_are_the_heads_trained_alone(toy):
+    from memdev.models.devnet import fit_heads
+
+    head, X_new, y_new = toy
+    config = HeadConfig(units=8, epochs=3, steps_per_epoch=4, batch_size=16)
+    rows = [np.arange(0, 250), np.arange(125, 250)]
+    models, histories = fit_heads([head.memae_, head.memae_], X_new, rows, [y_new[r] for r in rows], config, seed=3)
+    for model, history, r in zip(models, histories, rows):
+        alone = DevNetHead(config, seed=3).fit(head.memae_, X_new, y_new[r], r)
+        np.testing.assert_allclose(predict_rows_of(model, X_new), alone.decision_function(X_new), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(history["loss"], alone.history_["loss"], rtol=1e-4)
+
+
+def predict_rows_of(model, X):
+    from memdev.models.memae import predict_rows
+
+    return predict_rows(model, X)[0][:, 0]

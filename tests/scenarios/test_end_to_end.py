@@ -130,7 +130,7 @@ def demo_project(tmp_path_factory):
 
 def test_make_train_submit_on_the_demo_prints_the_submission_path_last(demo_project):
     project, result = demo_project
-    for stage in ("data", "preprocess", "pretrain", "finetune"):
+    for stage in ("data", "preprocess", "fit"):  # fit: pretrain and finetune in one process
         assert f"-m memdev {stage} --comp demo" in result.stdout  # the whole chain ran
     path = check_submission(project, "demo", last_line(result), "f1", "label")
     out = check_score(project, path, project / "data" / "demo" / "solution.csv")

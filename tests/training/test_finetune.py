@@ -42,31 +42,54 @@ class Memoriser(ClassifierMixin, BaseEstimator):
 
 def test_cross_validate_never_shows_a_fold_its_held_out_rows(monkeypatch):
     """Every fold's candidates are fitted on the other folds' rows only: a memorising model scores every
-    held-out row as unseen, and the DevNet head is given exactly the fold's training rows."""
-    from memdev.models import candidates
-
+    held-out row as unseen, and the DevNet heads are given exactly their folds' training rows."""
     X = gaussian_rows(90, features=4)
     y = (np.arange(90) % 6 == 0).astype(int)
     config = fast_config(folds=3, stacking="auto")
     config.memae.epochs = 1
     folds = folds_io.assign(y, config)
     heads = {}
+    real_heads = finetune.fit_heads
 
-    class RecordingHead(candidates.DevNetHead):
-        def fit(self, memae, X, y, rows=None):
-            heads[len(heads)] = rows
-            return super().fit(memae, X, y, rows)
+    def recording_heads(memaes, X, rows, labels, *args):
+        heads["rows"] = rows
+        return real_heads(memaes, X, rows, labels, *args)
 
-    monkeypatch.setattr(candidates, "boosted", lambda seed: Memoriser())
-    monkeypatch.setattr(candidates, "DevNetHead", RecordingHead)
-    memaes = reversed(list(pretrain.fit_memaes(config, X, y, folds)))  # folds in any order
+    monkeypatch.setattr(finetune, "boosted", lambda seed: Memoriser())
+    monkeypatch.setattr(finetune, "fit_heads", recording_heads)
+    memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
     seen = []
-    result = finetune.cross_validate(config, X, y, folds, memaes, lambda fold, held, oof: seen.append((fold, held)))
-    assert [fold for fold, _ in seen] == [2, 1, 0]
-    for (fold, held), models, rows in zip(seen, result.folds, heads.values()):
+    result = finetune.cross_validate(config, X, y, folds, memaes, lambda fold, held, oof: seen.append((fold, held)),
+                                     stacked)
+    assert [fold for fold, _ in seen] == [0, 1, 2]
+    for (fold, held), models, rows in zip(seen, result.folds, heads["rows"]):
         np.testing.assert_array_equal(held, np.flatnonzero(folds == fold))
         np.testing.assert_array_equal(rows, np.flatnonzero(folds != fold))  # the head's training rows
         assert (models.gbm.predict_proba(X[held])[:, 1] == 0.5).all()  # never seen
         train = np.flatnonzero(folds != fold)
         np.testing.assert_array_equal(models.gbm.predict_proba(X[train])[:, 1], y[train])  # it does memorise
     assert (result.oof["gbm"] == 0.5).all() and set(result.oof) == {"memae", "devnet", "gbm", "stack", "blend"}
+
+
+def test_cross_validation_fits_gbm_once_per_fold_across_calls_sharing_a_cache(monkeypatch):
+    from conftest import gaussian_rows
+    from memdev.training import folds as folds_io
+    from memdev.training import pretrain
+
+    X = gaussian_rows(120, features=4)
+    y = (np.arange(120) % 8 == 0).astype(int)
+    X[y == 1] += 2.0
+    config = fast_config(stacking="auto", folds=2)
+    folds = folds_io.assign(y, config)
+    memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
+    fitted = []
+    real = finetune.boosted
+    monkeypatch.setattr(finetune, "boosted", lambda seed: fitted.append(seed) or real(seed))
+    cache, reported = {}, []
+    first = finetune.cross_validate(config, X, y, folds, memaes, lambda *args: reported.append(args[0]), stacked, cache)
+    assert len(fitted) == 4 and reported == [0, 1]  # gbm and stack per fold; on_fold after each fold
+    again = finetune.cross_validate(config.with_params({"head.units": 4}), X, y, folds, memaes, cache=cache)
+    assert len(fitted) == 6  # only the stack again: gbm came from the cache
+    np.testing.assert_array_equal(first.oof["gbm"], again.oof["gbm"])
+    assert set(first.oof) == {"memae", "devnet", "gbm", "stack", "blend"}
+    assert all(models.gbm is not None and models.stack is not None for models in again.folds)

@@ -8,19 +8,26 @@ from memdev.training import folds as folds_io
 from memdev.training import pretrain
 
 
-def test_each_fold_memae_is_fitted_on_its_training_rows_not_labeled_anomalous():
+def test_each_fold_memae_is_fitted_on_its_training_rows_not_labeled_anomalous(monkeypatch):
     X = gaussian_rows(60, features=3)
     y = (np.arange(60) % 6 == 0).astype(int)
     config = fast_config(folds=3)
     config.memae.epochs = 1
     folds = folds_io.assign(y, config)
-    seen = []
-    for fold, rows, detector in pretrain.fit_memaes(config, X, y, folds):
+    seen = {}
+    real = pretrain.fit_detectors
+
+    def spy(X, row_sets, memae_config, seeds, on_epoch=None):
+        seen.update(row_sets=row_sets, seeds=seeds)
+        return real(X, row_sets, memae_config, seeds, on_epoch)
+
+    monkeypatch.setattr(pretrain, "fit_detectors", spy)
+    detectors, stacked = pretrain.fit_memaes(config, X, y, folds)
+    assert len(detectors) == stacked.members == 3
+    for fold, (rows, detector) in enumerate(zip(seen["row_sets"], detectors)):
         assert (folds[rows] != fold).all() and (y[rows] == 0).all()
         assert len(rows) == int(((folds != fold) & (y == 0)).sum())
-        assert detector.seed == config.seed + fold
-        seen.append(fold)
-    assert seen == [0, 1, 2]
+        assert detector.seed == config.seed + fold == seen["seeds"][fold]
 
 
 def test_memdev_pretrain_writes_one_recorded_memae_per_fold_and_nothing_unread(tiny):

@@ -19,9 +19,12 @@ measures MemAE training and DevNet inference throughput on synthetic rows.
 ``--ablation`` instead measures the DevNet head's inputs (``head.inputs``) by
 cross-validation on a few competitions. ``--tuning`` measures tuning
 throughput: 1, 2 and 4 ``make tune`` workers sharing one Optuna study on a
-throwaway PostgreSQL server, the same total trial budget each time. Each run
-rewrites the introduction and its own sections of ``BENCHMARKS.md`` and keeps
-nothing else; commentary by hand goes in ``BENCHMARKS-notes.md``.
+throwaway PostgreSQL server, the same total trial budget each time.
+``--speed --baseline REF`` times ``make train`` (and the demo's whole job,
+bank-marketing's tuning) for the commit REF and for this one, in turn, in
+the same run (:mod:`memdev.bench.speed`). Each run rewrites the introduction
+and its own sections of ``BENCHMARKS.md`` and keeps nothing else; commentary
+by hand goes in ``BENCHMARKS-notes.md``.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from memdev import runtime
-from memdev.bench import ablation, competition, pgserver, render, throughput, tuning
+from memdev.bench import ablation, competition, pgserver, render, speed, throughput, tuning
 from memdev.bench.runs import REPO
 
 COMPETITIONS = REPO.parent / "shared" / "competitions"
@@ -52,8 +55,14 @@ def parser() -> argparse.ArgumentParser:
                        help="measure tuning throughput instead: 1, 2 and 4 concurrent `make tune` workers sharing one "
                             "study on a throwaway PostgreSQL server (needs its binaries), the same --trials in total "
                             "each time; writes the 'Tuning throughput' section")
-    p.add_argument("--trials", type=int, default=tuning.TRIALS,
-                   help=f"with --tuning: the total trial budget per worker count, a multiple of 4 (default {tuning.TRIALS})")
+    modes.add_argument("--speed", action="store_true",
+                       help="measure speed against --baseline instead: `make train` on the demo, every practice "
+                            f"competition under {speed.SMALL_ROWS:,} rows and {speed.BANK}, the demo's `make train tune "
+                            f"submit` and {speed.BANK}'s `make tune`, each for both commits in turn; writes the 'Speed' section")
+    p.add_argument("--baseline", metavar="REF", help="with --speed: the git commit (or branch, tag) to compare with")
+    p.add_argument("--trials", type=int,
+                   help=f"with --tuning: the total trial budget per worker count, a multiple of 4 (default {tuning.TRIALS}); "
+                        f"with --speed: TRIALS of `make tune` (default {speed.TRIALS})")
     p.add_argument("--competitions", type=Path, default=COMPETITIONS, help="folder of <slug>.zip/.json/.solution.csv")
     p.add_argument("--out", type=Path, default=OUT, help="the report (default: BENCHMARKS.md)")
     p.add_argument("--work", type=Path, help="keep the project roots here (default: a temporary folder, deleted)")
@@ -62,6 +71,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter, as the CLI
     runtime.configure_logging()
     slugs, problem = choose(args)
     if problem:
@@ -74,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"memdev bench: {', '.join(slugs)}; project roots in {work}", flush=True)
         if args.tuning:
             return bench_tuning(slugs[0], args, work, header)
+        if args.speed:
+            return bench_speed(slugs, args, work, header)
         if args.ablation:
             return bench_ablation(slugs, args, work, header)
         return bench_all(slugs, args, work, header)
@@ -84,9 +96,16 @@ def choose(args: argparse.Namespace) -> tuple[list[str], str]:
     available = sorted(path.stem for path in args.competitions.glob("*.json"))
     if not available:
         return [], f"no practice competitions in {args.competitions}; nothing was run"
+    args.trials = args.trials or (speed.TRIALS if args.speed else tuning.TRIALS)
     if args.tuning and (args.trials <= 0 or args.trials % max(tuning.WORKERS) or "," in (args.comps or "")):
         return [], f"--tuning takes one competition and --trials a positive multiple of {max(tuning.WORKERS)}"
-    default = ablation.COMPETITIONS if args.ablation else (tuning.COMPETITION,) if args.tuning else available
+    if args.speed != bool(args.baseline) or args.trials <= 0:
+        return [], "--speed and --baseline REF go together (and --trials must be positive)"
+    if args.speed:
+        available.append("demo")
+        default = [slug for slug, _ in speed.competitions(args.competitions)]
+    else:
+        default = ablation.COMPETITIONS if args.ablation else (tuning.COMPETITION,) if args.tuning else available
     slugs = args.comps.split(",") if args.comps else list(default)
     unknown = [s for s in slugs if s not in available]
     if unknown:
@@ -101,6 +120,9 @@ def command(args: argparse.Namespace) -> str:
     comps = f" --comps {args.comps}" if args.comps else ""
     if args.tuning:
         return "python -m memdev.bench --tuning" + comps + (f" --trials {args.trials}" if args.trials != tuning.TRIALS else "")
+    if args.speed:
+        trials = f" --trials {args.trials}" if args.trials != speed.TRIALS else ""
+        return f"python -m memdev.bench --speed --baseline {args.baseline}" + comps + trials
     if args.ablation:
         return "python -m memdev.bench --ablation" + comps
     return "make bench" + (f" BENCH_COMPS={args.comps}" if args.comps else "")
@@ -137,6 +159,15 @@ def bench_tuning(slug: str, args: argparse.Namespace, work: Path, header: str) -
     render.write_sections(args.out, render.tuning_section(runs, header, slug, setup, len(os.sched_getaffinity(0))))
     print(f"\nwrote {args.out}", flush=True)
     return 0 if all(r.check() == "ok" for r in runs) else 1
+
+
+def bench_speed(slugs: list[str], args: argparse.Namespace, work: Path, header: str) -> int:
+    def write(done):
+        render.write_sections(args.out, render.speed_section(done, header, args.baseline, args.trials))
+
+    done = speed.measure(args.baseline, args.competitions, work, args.trials, slugs, write)
+    print(f"\nwrote {args.out}", flush=True)
+    return 0 if done and not any(c.error for c in done) else 1
 
 
 if __name__ == "__main__":

@@ -42,11 +42,11 @@ def measure(slug: str, source: Path, root: Path) -> dict[str, tuple[float, float
     config = config_io.load(paths.config).with_params({"stacking": "off"})
     X, y, _ = preprocess.load_features(paths)
     folds = folds_io.assign(y, config)
-    memaes = list(pretrain.fit_memaes(config, X, y, folds))
+    memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
     out = {}
     for subset in subsets():
         trial = config.with_params({"head.inputs": subset})
-        oof = finetune.cross_validate(trial, X, y, folds, memaes).oof["devnet"]
+        oof = finetune.cross_validate(trial, X, y, folds, memaes, stacked=stacked).oof["devnet"]
         per_fold = np.std([finetune.cv_score(trial, y[folds == k], oof[folds == k]) for k in range(folds_io.count(folds))])
         name = ",".join(subset)
         out[name] = (finetune.cv_score(trial, y, oof), float(per_fold))

@@ -3,7 +3,8 @@
 Each run rewrites the introduction and its own ``## `` sections
 (:func:`write_sections`): ``make bench`` the results, targets, how each
 competition was run and throughput; ``--ablation`` the head-input ablation;
-``--tuning`` the tuning throughput. Nothing else is kept: commentary written
+``--tuning`` the tuning throughput; ``--speed`` the speed against an earlier
+commit. Nothing else is kept: commentary written
 by hand goes in BENCHMARKS-notes.md, which the bench never touches.
 """
 
@@ -18,8 +19,9 @@ from datetime import datetime
 from pathlib import Path
 
 from memdev import atomic
-from memdev.bench import ablation, results, throughput, tuning
+from memdev.bench import ablation, results, speed, throughput, tuning
 from memdev.bench.results import PRIVATE, PUBLIC, Model, Result
+from memdev.bench.speed import Comparison
 from memdev.bench.throughput import Speed
 from memdev.bench.tuning import TuningRun
 
@@ -253,6 +255,78 @@ def tuning_limits(runs: list[TuningRun], cores: int) -> list[str]:
                   "start-up: each worker seeds its TPE sampler with its process id (`memdev.tuning.tune.run`), and only",
                   "the worker that creates the study enqueues the config's own values as trial 0",
                   "(`memdev.tuning.study.open_study`); TPE proposed a parameter set again."]
+    return lines
+
+
+# --------------------------------------------------------------------------- --speed
+
+
+def speed_section(done: list[Comparison], header: str, ref: str, trials: int) -> str:
+    """Wall times of this commit and of ``ref`` in the same run, their ratios, and the CV before and after."""
+    lines = [
+        "## Speed", "", header, "",
+        f"Before: `{ref}`, checked out into a temporary worktree and run on this repository's virtual environment;",
+        "after: this commit. Each competition in a fresh project root per commit, as `make bench` makes them, the two",
+        "commits one after the other (the order flips from one competition to the next); the load average (1 min)",
+        "before each run is in brackets: the machine is shared, so quote the ratios, not the seconds.", "",
+        "| competition | training rows | `make train` before s | after s | × faster | target | result |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in done:
+        goal = speed.BANK_SECONDS if c.slug == speed.BANK else speed.SMALL_SECONDS
+        after = c.ours.seconds.get("train")
+        result = c.error.replace("|", "/") if c.error else "**met**" if after < goal else f"missed: {after / goal:.1f}× the target"
+        if c.slug == speed.BANK and not c.error and (c.ratio("train") or 0) < 3:
+            result += " (< 3× faster)"
+        lines.append(f"| {c.slug} | {c.rows:,} | {timing(c.base, 'train')} | {timing(c.ours, 'train')} | "
+                     f"{ratio(c.ratio('train'))} | < {goal} s" + (" and ≥ 3×" if c.slug == speed.BANK else "") + f" | {result} |")
+    lines += speed_jobs(done, trials) + ["", *speed_cv(done)]
+    return "\n".join(lines)
+
+
+def timing(side, key: str) -> str:
+    return f"{side.seconds[key]:,.1f} ({side.load[key]:.1f})" if key in side.seconds else "n/a"
+
+
+def ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}×"
+
+
+def speed_jobs(done: list[Comparison], trials: int) -> list[str]:
+    """The demo's whole job and bank-marketing's tuning, before and after."""
+    lines = []
+    demo = next((c for c in done if c.slug == "demo" and "job" in c.ours.seconds), None)
+    if demo:
+        fast = demo.ours.seconds["job"] < speed.DEMO_SECONDS and (demo.ratio("job") or 0) >= speed.DEMO_RATIO
+        lines.append(f"| demo: `make train tune submit` (TRIALS={trials}), s (load) | {timing(demo.base, 'job')} | "
+                     f"{timing(demo.ours, 'job')} | {ratio(demo.ratio('job'))} | < {speed.DEMO_SECONDS} s and "
+                     f"≥ {speed.DEMO_RATIO}× | {'**met**' if fast else 'missed'} |")
+    bank = next((c for c in done if c.slug == speed.BANK and "tune" in c.ours.seconds), None)
+    if bank and bank.base.per_hour():
+        gain = bank.ours.per_hour() / bank.base.per_hour()
+        states = [" / ".join(str(s.trials.get(k, 0)) for k in ("COMPLETE", "PRUNED", "FAIL")) for s in (bank.base, bank.ours)]
+        lines.append(f"| {speed.BANK}: `make tune TRIALS={trials}`, s (load) | {timing(bank.base, 'tune')} | "
+                     f"{timing(bank.ours, 'tune')} | | | |")
+        lines.append(f"| {speed.BANK}: trials per hour (complete / pruned / failed: {states[0]} before, {states[1]} after) "
+                     f"| {bank.base.per_hour():,.1f} | {bank.ours.per_hour():,.1f} | {gain:.1f}× | ≥ {speed.TUNING_RATIO}× | "
+                     f"{'**met**' if gain >= speed.TUNING_RATIO else 'missed'} |")
+    return ["", "| measure | before | after | × | target | result |", "|---|---|---|---|---|---|", *lines] if lines else []
+
+
+def speed_cv(done: list[Comparison]) -> list[str]:
+    """Every candidate's CV ± fold std before and after, and the change in units of the before's fold std."""
+    lines = ["Every candidate's out-of-fold CV on the competition's metric, ± the standard deviation over folds, from",
+             "each root's `oof.parquet` (`make train`, before tuning):", "",
+             "| competition | metric | candidate | before | after | Δ / before's fold std |", "|---|---|---|---|---|---|"]
+    for c in done:
+        for name, (before, spread) in c.base.cv.items():
+            if name not in c.ours.cv:
+                continue
+            after, after_spread = c.ours.cv[name]
+            change = (after - before) / spread if spread > 0 else float("nan")
+            flag = "" if not math.isfinite(change) or abs(change) <= 1 else " **beyond one std**"
+            lines.append(f"| {c.slug} | {c.metric} | {name} | {before:.4f} ± {spread:.4f} | {after:.4f} ± {after_spread:.4f} | "
+                         f"{change:+.2f}{flag} |")
     return lines
 
 

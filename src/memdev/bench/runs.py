@@ -41,17 +41,18 @@ PEAK = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[2:]);
         "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); sys.exit(code)")
 
 
-def make(root: Path, target: str, slug: str, *extra: str, log: str | None = None) -> Stage:
+def make(root: Path, target: str, slug: str, *extra: str, log: str | None = None, env: dict | None = None) -> Stage:
     """``make TARGET COMP=slug`` in ``root``; output goes to ``root/<log>.log`` (stderr: ``.err``).
 
-    ``log`` defaults to the target; concurrent runs of one target need their own.
+    ``log`` defaults to the target; concurrent runs of one target need their
+    own. ``env``: variables to add to the environment (e.g. ``PYTHONPATH``).
 
     ``READY=`` tells make the virtual environment is already there (``root/.venv``
     is the repository's), so it never reinstalls it.
     """
     argv = ["make", "--no-print-directory", "READY=", target, f"COMP={slug}", *extra]
     print(f"  $ {' '.join(argv)}", flush=True)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", **(env or {}))
     out, err, peak = (root / f"{log or target}.{suffix}" for suffix in ("log", "err", "peak"))
     with open(out, "w") as stdout, open(err, "w") as stderr:
         started = time.perf_counter()
@@ -66,15 +67,22 @@ def make(root: Path, target: str, slug: str, *extra: str, log: str | None = None
     return stage
 
 
-def prepare(slug: str, source: Path, root: Path) -> list[str]:
+def prepare(slug: str, source: Path | None, root: Path, code: Path = REPO, env: dict | None = None) -> list[str]:
     """A fresh project root with the competition unpacked and its config set from the evaluation page.
 
-    Returns the config edits that changed a value, e.g. ``["metric average_precision -> roc_auc"]``.
+    ``code``: the checkout whose Makefile runs there (the virtual environment
+    is always this repository's); ``env`` as :func:`make`'s. Without
+    ``source`` (the demo) ``make data`` writes the competition and its
+    config stays as detected. Returns the config edits that changed a
+    value, e.g. ``["metric average_precision -> roc_auc"]``.
     """
     root.mkdir(parents=True)
-    for name in ("Makefile", ".venv"):
-        (root / name).symlink_to(REPO / name)
-    make(root, "data", slug, f"ZIP={source / f'{slug}.zip'}")
+    (root / "Makefile").symlink_to(code / "Makefile")
+    (root / ".venv").symlink_to(REPO / ".venv")
+    if source is None:
+        make(root, "data", slug, env=env)
+        return []
+    make(root, "data", slug, f"ZIP={source / f'{slug}.zip'}", env=env)
     page = json.loads((source / f"{slug}.json").read_text(encoding="utf-8"))
     wanted = {"metric": page["metric"], "regime": page["regime"].split("-")[0]}  # weak-30 -> weak
     return edit_config(Paths(slug, root).config, wanted)

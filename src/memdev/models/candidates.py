@@ -26,7 +26,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from memdev import atomic, manifest
 from memdev.config import Config
-from memdev.models.devnet import DevNetHead, scorer
+from memdev.models.devnet import scorer
 from memdev.models.memae import MemAEDetector, predict_rows
 from memdev.paths import Paths
 
@@ -34,6 +34,12 @@ BOOSTED = ("gbm", "stack")
 
 
 def boosted(seed: int) -> HistGradientBoostingClassifier:
+    """The gradient-boosted classifier of ``gbm`` and ``stack``.
+
+    Fit and predict it under ``threadpool_limits(config.threads.boosting,
+    "openmp")``: its OpenMP threads spin at every barrier, and on a shared
+    2-core machine two of them made a fit 8-16x slower than one (BENCHMARKS.md).
+    """
     # L2 and small trees: with a few labeled anomalies (weak regime) the
     # defaults fit them too closely; this setting raised CV on bank-marketing,
     # bank-marketing-weak and thyroid (BENCHMARKS-notes.md)
@@ -68,20 +74,6 @@ class FoldModels:
     devnet: keras.Model | None = None
     gbm: HistGradientBoostingClassifier | None = None
     stack: HistGradientBoostingClassifier | None = None
-
-    @classmethod
-    def fit(cls, config: Config, memae: MemAEDetector, X: np.ndarray, y: np.ndarray, names: list[str],
-            rows: np.ndarray | None = None) -> "FoldModels":
-        """Fit the candidates ``names`` on ``X[rows]`` (all rows by default); ``y`` holds those rows' labels."""
-        models = cls(memae)
-        if "devnet" in names:
-            models.devnet = DevNetHead(config.head, seed=config.seed).fit(memae, X, y, rows).model_
-        if "gbm" in names:
-            models.gbm = boosted(config.seed).fit(X if rows is None else X[rows], y)
-        if "stack" in names:
-            features = stack_inputs(X if rows is None else X[rows], memae.features(X, rows))
-            models.stack = boosted(config.seed).fit(features, y)
-        return models
 
     def score(self, X: np.ndarray, names: list[str], rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Scores of ``X[rows]`` (all rows by default), streamed batch by batch where a model allows.

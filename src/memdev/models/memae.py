@@ -1,89 +1,32 @@
 """The memory-augmented autoencoder (MemAE, Gong et al., ICCV 2019).
 
-The encoder's code addresses N memory slots by a softmax over cosine
-similarities; the weights go through hard shrinkage and are renormalised;
+The encoder's code addresses N memory slots (:mod:`memdev.models.memory`);
 the decoder sees only the memory read-out, so it reconstructs normal rows
 well and anomalies poorly. The anomaly score is the per-row reconstruction
-error.
+error. The fold models are trained together (:mod:`memdev.models.stacked`)
+and each becomes the ordinary Keras model :func:`build` makes, which is what
+is saved, loaded and scored here.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import keras
 import numpy as np
 from keras import layers, ops
 
-from memdev.config import HEAD_INPUTS, MemAEConfig
+from memdev.config import MemAEConfig
+from memdev.models.loop import read_rows
+from memdev.models.memory import MemoryUnit
+from memdev.models.stacked import VIEWS, StackedMemAE, fit_stacked
 
-EPSILON = 1e-12
-PREDICT_BATCH = 8192  # validation batches while training
 # inference: rows per compiled call. Python, Keras and runtime overhead is paid
 # once per call: 8192 rows scored about 15% slower per CPU second, 16384 and
 # 65536 about the same as 32768; scoring 5M memory-mapped rows (76 features) at
 # 32768 grew the resident set by the file's pages plus about 50 MiB
 SCORE_BATCH = 32768
-# the frozen MemAE's outputs, in the order the extractor returns them
-VIEWS = tuple(view for view in HEAD_INPUTS if view != "features")
-
-
-@keras.saving.register_keras_serializable(package="memdev")
-class MemoryUnit(layers.Layer):
-    """Addressable memory with hard-shrinkage sparse addressing.
-
-    Parameters
-    ----------
-    memory_size : int
-        Number of prototype slots N.
-    shrink : float
-        Shrinkage threshold in units of 1/N (the paper uses 1 to 3).
-    entropy_weight : float
-        Weight α of the addressing-entropy loss added to the model's loss.
-    """
-
-    def __init__(self, memory_size: int, shrink: float = 1.0, entropy_weight: float = 0.0002, **kwargs):
-        super().__init__(**kwargs)
-        self.memory_size = int(memory_size)
-        self.shrink = float(shrink)
-        self.entropy_weight = float(entropy_weight)
-
-    def build(self, input_shape):
-        self.memory = self.add_weight(
-            name="memory",
-            shape=(self.memory_size, int(input_shape[-1])),
-            initializer=keras.initializers.RandomUniform(-1.0, 1.0),
-        )
-
-    def addressing(self, code):
-        """The sparse, renormalised addressing weights ŵ for each code."""
-        similarity = ops.matmul(_unit(code), ops.transpose(_unit(self.memory)))
-        weights = ops.softmax(similarity, axis=-1)
-        # past about 2/N a fresh memory has no weight above λ: every slot would
-        # be shrunk away, the read-out would be 0 and no gradient would flow;
-        # so the best-matching slot always survives
-        threshold = ops.minimum(self.shrink / self.memory_size, 0.999 * ops.max(weights, axis=-1, keepdims=True))
-        shifted = weights - threshold
-        weights = ops.relu(shifted) * weights / (ops.abs(shifted) + EPSILON)
-        return weights / ops.maximum(ops.sum(weights, axis=-1, keepdims=True), EPSILON)
-
-    def call(self, code):
-        weights = self.addressing(code)
-        if self.entropy_weight:
-            entropy = -ops.sum(weights * ops.log(weights + EPSILON), axis=-1)
-            self.add_loss(self.entropy_weight * ops.mean(entropy))
-        return ops.matmul(weights, self.memory)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "memory_size": self.memory_size,
-            "shrink": self.shrink,
-            "entropy_weight": self.entropy_weight,
-        }
 
 
 @keras.saving.register_keras_serializable(package="memdev")
@@ -98,18 +41,12 @@ class ReconstructionError(layers.Layer):
         return (input_shapes[0][0], 1)
 
 
-def _unit(x):
-    return x / ops.maximum(ops.norm(x, axis=-1, keepdims=True), EPSILON)
-
-
-def optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
-    return keras.optimizers.get({"class_name": name, "config": {"learning_rate": learning_rate}})
-
-
 def build(n_features: int, config: MemAEConfig) -> keras.Model:
-    """An uncompiled MemAE: encoder -> memory -> decoder."""
+    """An uncompiled MemAE: encoder -> memory -> decoder.
+
+    Its weights, in ``get_weights()`` order, are what
+    :class:`~memdev.models.stacked.StackedMemAE` stacks.
+    """
     encoder = keras.Sequential(
         [keras.Input((n_features,))]
         + [layers.Dense(units, activation="relu") for units in config.hidden]
@@ -152,7 +89,8 @@ def predict_rows(model: keras.Model, X: np.ndarray, rows: np.ndarray | None = No
     outs = None
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
-        result = model.predict_on_batch(_read(X, start, stop, rows))
+        x = np.asarray(X[start:stop], dtype=np.float32) if rows is None else read_rows(X, rows[start:stop])
+        result = model.predict_on_batch(x)
         result = list(result) if isinstance(result, (list, tuple)) else [result]
         if outs is None:
             outs = [np.empty((n,) + r.shape[1:], dtype=r.dtype) for r in result]
@@ -163,50 +101,27 @@ def predict_rows(model: keras.Model, X: np.ndarray, rows: np.ndarray | None = No
     return outs
 
 
-def _read(X: np.ndarray, start: int, stop: int, rows: np.ndarray | None) -> np.ndarray:
-    """``X[rows[start:stop]]`` (``X[start:stop]`` without rows) as float32; a memory map is read in row order."""
-    if rows is None:
-        return np.asarray(X[start:stop], dtype=np.float32)
-    chunk = rows[start:stop]
-    steps = np.diff(chunk)
-    if (steps == 1).all():  # a run of consecutive rows: a slice, no gather
-        return np.asarray(X[chunk[0]:chunk[-1] + 1], dtype=np.float32)
-    if (steps >= 0).all():
-        return np.asarray(X[chunk], dtype=np.float32)
-    order = np.argsort(chunk, kind="stable")
-    x = np.empty((len(chunk),) + X.shape[1:], dtype=np.float32)
-    x[order] = X[chunk[order]]
-    return x
-
-
 class MemAEDetector:
     """Fit a MemAE on normal rows; score rows by reconstruction error.
 
-    Follows scikit-learn's shape: ``fit`` / ``decision_function`` /
-    ``predict``, fitted state in ``model_`` and ``history_``.
+    Follows scikit-learn's shape: ``fit`` / ``decision_function``, fitted
+    state in ``model_`` (the Keras model of :func:`build`) and ``history_``.
     """
 
-    def __init__(self, config: MemAEConfig, seed: int = 0, verbose: int = 0):
+    def __init__(self, config: MemAEConfig, seed: int = 0):
         self.config = config
         self.seed = seed
-        self.verbose = verbose
 
-    def fit(self, X: np.ndarray, rows: np.ndarray | None = None, callbacks: list | None = None) -> "MemAEDetector":
-        """Fit on ``X[rows]`` (all rows by default), batch by batch: X may be a memory map."""
-        cfg = self.config
-        keras.utils.set_random_seed(self.seed)
-        self.model_, self.extractor_, self._extractors = build(X.shape[1], cfg), None, {}
-        self.model_.compile(optimizer=optimizer(cfg.optimizer, cfg.learning_rate), loss="mse")
-        fit_rows, val_rows = _split(_rows(X, rows), cfg.validation_split, self.seed)
-        stop = keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True, min_delta=1e-5)
-        history = self.model_.fit(
-            RowBatches(X, fit_rows, cfg.batch_size, seed=self.seed, target=True),
-            validation_data=RowBatches(X, val_rows, PREDICT_BATCH, target=True) if len(val_rows) else None,
-            epochs=cfg.epochs,
-            callbacks=[stop] + (callbacks or []) if len(val_rows) else callbacks,
-            verbose=self.verbose,
-        )
-        self.history_ = history.history
+    def fit(self, X: np.ndarray, rows: np.ndarray | None = None, on_epoch: Callable | None = None,
+            jit_compile: bool | None = None) -> "MemAEDetector":
+        """Fit on ``X[rows]`` (all rows by default), a chunk at a time: X may be a memory map.
+
+        A stacked fit of one member (:func:`fit_detectors`); ``on_epoch`` and
+        ``jit_compile`` as :func:`~memdev.models.stacked.fit_stacked`'s.
+        """
+        rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+        (fitted,), _ = fit_detectors(X, [rows], self.config, [self.seed], on_epoch, jit_compile)
+        self.model_, self.history_, self.extractor_ = fitted.model_, fitted.history_, None
         return self
 
     def features(self, X: np.ndarray, rows: np.ndarray | None = None,
@@ -244,44 +159,32 @@ class MemAEDetector:
         return detector
 
 
-def _split(rows: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    n_val = int(len(rows) * share) if len(rows) >= 20 else 0
-    order = np.random.default_rng(seed).permutation(rows)
-    return order[n_val:], order[:n_val]
+def fit_detectors(X: np.ndarray, row_sets: list[np.ndarray], config: MemAEConfig, seeds: list[int],
+                  on_epoch: Callable | None = None,
+                  jit_compile: bool | None = None) -> tuple[list[MemAEDetector], StackedMemAE]:
+    """One MemAE per row set, trained together (:func:`~memdev.models.stacked.fit_stacked`).
 
-
-def _rows(X: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
-    return np.arange(len(X)) if rows is None else np.asarray(rows)
-
-
-class RowBatches(keras.utils.PyDataset):
-    """Batches of ``X[rows]`` sliced one at a time, so X may be a memory map
-    bigger than RAM and is never copied or turned into one big tensor.
-
-    With a ``seed`` the rows are reshuffled every epoch (reproducibly);
-    ``target=True`` yields (x, x) for an autoencoder.
+    Member k starts from the weights ``keras.utils.set_random_seed(seeds[k])``
+    gives :func:`build`, and ends as that model with the weights it kept.
+    Returns the fitted detectors and the stacked members (for computing
+    every member's views in one pass).
     """
+    n_features = X.shape[1]
+    models = []
+    for seed in seeds:
+        keras.utils.set_random_seed(seed)
+        models.append(build(n_features, config))
+    stacked, history = fit_stacked(X, row_sets, config, seeds, [m.get_weights() for m in models], on_epoch,
+                                   jit_compile)
+    detectors = []
+    for k, (model, seed) in enumerate(zip(models, seeds)):
+        model.set_weights(stacked.member_weights(k))
+        detector = MemAEDetector(config, seed)
+        detector.model_, detector.history_ = model, history.member(k)
+        detectors.append(detector)
+    return detectors, stacked
 
-    def __init__(self, X: np.ndarray, rows: np.ndarray | None, batch_size: int, seed: int | None = None,
-                 target: bool = False, **kwargs):
-        super().__init__(**kwargs)
-        self.X, self.rows, self.batch_size = X, _rows(X, rows), batch_size
-        self.seed, self.target, self.epoch = seed, target, 0
-        self.order = self._order()
 
-    def _order(self) -> np.ndarray:
-        if self.seed is None:
-            return self.rows
-        return np.random.default_rng([self.seed, self.epoch]).permutation(self.rows)
-
-    def __len__(self) -> int:
-        return -(-len(self.rows) // self.batch_size)
-
-    def __getitem__(self, i: int):
-        # sorted rows read a memory map front to back
-        x = np.asarray(self.X[np.sort(self.order[i * self.batch_size:(i + 1) * self.batch_size])], dtype=np.float32)
-        return (x, x) if self.target else x
-
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
-        self.order = self._order()
+def as_stacked(detectors: list[MemAEDetector]) -> StackedMemAE:
+    """Fitted (or loaded) detectors of one config as stacked members, for their views in one pass."""
+    return StackedMemAE(detectors[0].config, [d.model_.get_weights() for d in detectors])

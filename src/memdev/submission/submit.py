@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from memdev import atomic
 from memdev import config as config_io
@@ -37,11 +38,12 @@ def test_scores(config: Config, paths: Paths, cv: CVSummary) -> np.ndarray:
     names = fitted_by([cv.model])
     count = folds_io.count(folds_io.load(paths))
     totals: dict[str, np.ndarray] = {}
-    for fold in range(count):
-        models = FoldModels.load(paths, fold, config, names)
-        for name, scores in models.score(X_test, names).items():
-            if name in names:
-                totals[name] = totals.get(name, 0) + scores / count
+    with threadpool_limits(config.threads.boosting or None, user_api="openmp"):  # see models.candidates.boosted
+        for fold in range(count):
+            models = FoldModels.load(paths, fold, config, names)
+            for name, scores in models.score(X_test, names).items():
+                if name in names:
+                    totals[name] = totals.get(name, 0) + scores / count
     if cv.model == "blend":
         return blend(totals["devnet"], totals["stack"])
     return totals[cv.model]

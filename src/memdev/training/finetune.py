@@ -3,7 +3,8 @@
 Reads the features, the folds and each fold's MemAE. For every fold the
 candidates (:mod:`memdev.models.candidates`) are fitted on the fold's
 training rows and score its held-out rows, so every training row gets an
-honest out-of-fold score. The competition's own metric on those scores picks
+honest out-of-fold score (the folds' DevNet heads are trained together, as
+their MemAEs were). The competition's own metric on those scores picks
 the candidate and the comparator threshold. Writes each fold's models,
 ``oof.parquet`` and ``cv.json`` (:class:`~memdev.training.summary.CVSummary`).
 """
@@ -14,13 +15,16 @@ import logging
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from memdev import manifest
 from memdev.config import Config
 from memdev.evaluation import metrics, threshold
 from memdev.features import preprocess
-from memdev.models.candidates import FoldModels, blend, fitted_by
-from memdev.models.memae import MemAEDetector
+from memdev.models.candidates import FoldModels, blend, boosted, fitted_by, stack_inputs
+from memdev.models.devnet import fit_heads
+from memdev.models.memae import MemAEDetector, as_stacked
+from memdev.models.stacked import StackedMemAE
 from memdev.paths import Paths
 from memdev.training import folds as folds_io
 from memdev.training import stamps
@@ -35,7 +39,7 @@ def run(config: Config, paths: Paths) -> None:
     folds = folds_io.load(paths)
     count = folds_io.count(folds)
     manifest.verify(paths, [paths.memae(k) for k in range(count)])
-    memaes = ((k, None, MemAEDetector.load(paths.memae(k), config.memae, config.seed + k)) for k in range(count))
+    memaes = [MemAEDetector.load(paths.memae(k), config.memae, config.seed + k) for k in range(count)]
 
     def progress(fold, held_out, oof):
         log.info(f"finetune: fold {fold + 1}/{count} done ({len(held_out)} held-out rows)")
@@ -66,25 +70,50 @@ def candidates(config: Config, y: np.ndarray) -> list[str]:
     return names
 
 
-def cross_validate(config: Config, X, y, folds: np.ndarray, memaes, on_fold=None) -> CVResult:
-    """Out-of-fold scores of every candidate; ``memaes`` yields (fold, rows, MemAE).
+def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDetector], on_fold=None,
+                   stacked: StackedMemAE | None = None, cache: dict | None = None) -> CVResult:
+    """Out-of-fold scores of every candidate, on each fold's MemAE (``memaes``, in fold order).
 
-    ``on_fold(fold, held_out, oof)`` is called after each fold (tuning
+    The folds' DevNet heads are trained together first; then, fold by fold,
+    the boosted candidates are fitted, every candidate scores the fold's
+    held-out rows, and ``on_fold(fold, held_out, oof)`` is called (tuning
     reports there and may prune the trial).
+
+    ``stacked``: the MemAEs as :class:`StackedMemAE`, if at hand. ``cache``:
+    a dict kept across calls on the same X, y, folds and seed (tuning's
+    trials): ``gbm`` depends on none of the tuned parameters, so its fold
+    models and scores are computed once into it and reused.
     """
     names = candidates(config, y)
     fitted = fitted_by(names)
+    count = folds_io.count(folds)
+    train = [np.flatnonzero(folds != fold) for fold in range(count)]
+    stacked = stacked or as_stacked(memaes)
+    heads = [None] * count
+    if "devnet" in fitted:
+        heads, _ = fit_heads(memaes, X, train, [y[rows] for rows in train], config.head, config.seed, stacked)
+    # the stack's MemAE inputs: every fold's in one pass
+    views = stacked.features(X, train, ("latent", "error")) if "stack" in fitted else [None] * count
+    cache = {} if cache is None else cache
     oof = {name: np.zeros(len(y)) for name in fitted}
     result = CVResult(oof)
-    for fold, _, memae in memaes:
-        train = np.flatnonzero(folds != fold)
-        held_out = np.flatnonzero(folds == fold)
-        models = FoldModels.fit(config, memae, X, y[train], fitted, train)
-        for name, scores in models.score(X, fitted, held_out).items():
-            oof[name][held_out] = scores
-        result.folds.append(models)
-        if on_fold:
-            on_fold(fold, held_out, oof)
+    with threadpool_limits(config.threads.boosting or None, user_api="openmp"):
+        for fold in range(count):
+            held_out = np.flatnonzero(folds == fold)
+            models = FoldModels(memaes[fold], heads[fold])
+            if "gbm" in fitted:
+                if ("gbm", fold) not in cache:
+                    gbm = boosted(config.seed).fit(X[train[fold]], y[train[fold]])
+                    cache["gbm", fold] = gbm, gbm.predict_proba(X[held_out])[:, 1]
+                models.gbm, oof["gbm"][held_out] = cache["gbm", fold]
+            if "stack" in fitted:
+                models.stack = boosted(config.seed).fit(stack_inputs(X[train[fold]], views[fold]), y[train[fold]])
+                views[fold] = None  # done with this fold's views
+            for name, scores in models.score(X, [n for n in fitted if n != "gbm"], held_out).items():
+                oof[name][held_out] = scores
+            result.folds.append(models)
+            if on_fold:
+                on_fold(fold, held_out, oof)
     if "blend" in names:
         oof["blend"] = blend(oof["devnet"], oof["stack"])
     return result

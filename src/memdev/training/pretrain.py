@@ -2,7 +2,8 @@
 
 Reads the features; assigns the folds; fits each fold's MemAE on that fold's
 training rows not labeled anomalous, so every out-of-fold score downstream is
-honest; writes the folds, the MemAEs and ``pretrain.json`` (the stage's stamp).
+honest (all folds' MemAEs are trained together, :mod:`memdev.models.stacked`);
+writes the folds, the MemAEs and ``pretrain.json`` (the stage's stamp).
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from __future__ import annotations
 import json
 import logging
 import time
+from typing import Callable
 
 import numpy as np
 
 from memdev import atomic, manifest
 from memdev.config import Config
 from memdev.features import preprocess
-from memdev.models.memae import MemAEDetector
+from memdev.models.memae import MemAEDetector, fit_detectors
+from memdev.models.stacked import StackedMemAE
 from memdev.paths import Paths
 from memdev.training import folds as folds_io
 from memdev.training import stamps
@@ -24,20 +27,21 @@ from memdev.training import stamps
 log = logging.getLogger(__name__)
 
 
-def run(config: Config, paths: Paths, verbose: int = 2) -> None:
+def run(config: Config, paths: Paths, on_epoch: Callable | None = None) -> None:
+    """``on_epoch(epoch, logs)`` after every epoch of the MemAEs' training (:func:`~memdev.models.stacked.fit_stacked`)."""
     stamps.check(config, paths, "pretrain")
     X, y, _ = preprocess.load_features(paths)
     folds = folds_io.assign(y, config)
     folds_io.save(paths, folds)
     started = time.perf_counter()
+    detectors, _ = fit_memaes(config, X, y, folds, on_epoch)
+    seconds = time.perf_counter() - started
     summary = []
-    for fold, rows, detector in fit_memaes(config, X, y, folds, verbose):
+    for fold, detector in enumerate(detectors):
         detector.save(paths.memae(fold))
         manifest.record(paths, [paths.memae(fold)])
-        epochs = len(detector.history_["loss"])
-        summary.append({"fold": fold, "rows": int(len(rows)), "epochs": epochs,
-                        "loss": float(detector.history_["loss"][-1])})
-    seconds = time.perf_counter() - started
+        summary.append({"fold": fold, "rows": int(np.sum((folds != fold) & (y == 0))),
+                        "epochs": len(detector.history_["loss"]), "loss": float(detector.history_["loss"][-1])})
     rows_seen = sum(s["rows"] * s["epochs"] for s in summary)
     stamp = {"config": config.digest(), "features": manifest.digest(paths, paths.x_train),
              "folds": summary, "seconds": seconds, "rows_per_second": rows_seen / max(seconds, 1e-9)}
@@ -45,13 +49,14 @@ def run(config: Config, paths: Paths, verbose: int = 2) -> None:
     log.info(f"pretrain: {len(summary)} MemAEs in {seconds:.1f}s ({stamp['rows_per_second']:,.0f} rows/s)")
 
 
-def fit_memaes(config: Config, X: np.ndarray, y: np.ndarray, folds: np.ndarray, verbose: int = 0):
-    """Yield (fold, rows, MemAE) for every fold, each fitted on that fold's
-    training rows not labeled anomalous."""
+def fit_memaes(config: Config, X: np.ndarray, y: np.ndarray, folds: np.ndarray,
+               on_epoch: Callable | None = None) -> tuple[list[MemAEDetector], StackedMemAE]:
+    """Every fold's MemAE, fitted on that fold's training rows not labeled anomalous, all folds together.
+
+    Fold k's MemAE has seed ``config.seed + k``. Returns the MemAEs in fold
+    order and the same models stacked (for their views in one pass).
+    """
     count = folds_io.count(folds)
-    for fold in range(count):
-        if verbose:
-            log.info(f"pretrain: MemAE for fold {fold + 1}/{count}")
-        rows = np.flatnonzero((folds != fold) & (y == 0))
-        detector = MemAEDetector(config.memae, seed=config.seed + fold, verbose=verbose)
-        yield fold, rows, detector.fit(X, rows)
+    rows = [np.flatnonzero((folds != fold) & (y == 0)) for fold in range(count)]
+    log.debug(f"pretrain: {count} MemAEs, trained together on {', '.join(str(len(r)) for r in rows)} rows")
+    return fit_detectors(X, rows, config.memae, [config.seed + fold for fold in range(count)], on_epoch)

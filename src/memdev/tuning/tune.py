@@ -130,8 +130,14 @@ def suggest(trial: optuna.Trial, space: dict[str, dict[str, Any]]) -> dict[str, 
 
 
 def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, Any]] | None = None):
-    """A plain ``objective(trial)``: the CV metric of the trial's configuration (the space: :func:`search_space`)."""
+    """A plain ``objective(trial)``: the CV metric of the trial's configuration (the space: :func:`search_space`).
+
+    A trial trains all folds' MemAEs and heads together, then reports after
+    each fold's boosted candidates and scores (the pruner may stop it there).
+    ``gbm`` depends on no tuned parameter: fitted in the first trial, reused after.
+    """
     space = space or search_space(config, y)
+    cache: dict = {}
 
     def objective(trial: optuna.Trial) -> float:
         keras.backend.clear_session()
@@ -148,8 +154,8 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
-        memaes = pretrain.fit_memaes(trial_config, X, y, folds)
-        result = finetune.cross_validate(trial_config, X, y, folds, memaes, report)
+        memaes, stacked = pretrain.fit_memaes(trial_config, X, y, folds)
+        result = finetune.cross_validate(trial_config, X, y, folds, memaes, report, stacked, cache)
         name, values = finetune.select(trial_config, y, result.oof)
         trial.set_user_attr("model", name)
         return values[name]

@@ -72,7 +72,7 @@ def _trained(slug, tmp_path_factory, config, competition):
     if slug not in _TRAINED:
         paths = write_competition(Paths(slug, tmp_path_factory.mktemp("studies")), *competition)
         preprocess.run(config, paths)
-        pretrain.run(config, paths, verbose=0)
+        pretrain.run(config, paths)
         finetune.run(config, paths)
         _TRAINED[slug] = config, paths
     return _TRAINED[slug]

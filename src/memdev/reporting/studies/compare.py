@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from memdev.config import Config
-from memdev.models import memae
+from memdev.models import loop
 from memdev.paths import Paths
 from memdev.reporting import plots
 from memdev.reporting.plots import COLORS
@@ -120,7 +120,7 @@ def _fit(config: Config, model: Architecture, fold: int, train: np.ndarray, held
     keras.utils.set_random_seed(config.seed + fold)
     network = model.build()
     # small models, few epochs: XLA compilation would cost more than it saves
-    network.compile(optimizer=memae.optimizer(cfg.optimizer, cfg.learning_rate), loss="mse", jit_compile=False)
+    network.compile(optimizer=loop.optimizer(cfg.optimizer, cfg.learning_rate), loss="mse", jit_compile=False)
     fit_inputs, held_inputs = model.inputs(train), model.inputs(held)
     done, seconds = 0, 0.0
     for budget in epochs:

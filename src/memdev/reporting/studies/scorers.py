@@ -19,8 +19,8 @@ from sklearn.cluster import KMeans
 
 from memdev.config import Config
 from memdev.errors import MemdevError
-from memdev.models import memae
 from memdev.models.memae import MemAEDetector
+from memdev.models.memory import entropy
 from memdev.paths import Paths
 from memdev.reporting import plots
 from memdev.reporting.plots import COLORS
@@ -91,8 +91,8 @@ def _addressing_entropy(detector: MemAEDetector, codes: np.ndarray, chunk: int =
     unit = detector.model_.get_layer("memory")
     out = []
     for start in range(0, len(codes), chunk):
-        weights = ops.convert_to_numpy(unit.addressing(ops.convert_to_tensor(codes[start:start + chunk])))
-        out.append(-np.sum(weights * np.log(weights + memae.EPSILON), axis=1))
+        weights = unit.addressing(ops.convert_to_tensor(codes[start:start + chunk]))
+        out.append(ops.convert_to_numpy(entropy(weights)))
     return np.concatenate(out) if out else np.zeros(0)
 
 
