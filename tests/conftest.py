@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import subprocess
 import sys
 
@@ -110,6 +111,13 @@ def write_zip(path: Path, entries: dict) -> Path:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, content)
     return path
+
+
+def symlink_entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry that is a symbolic link (to refuse)."""
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
 
 
 def kaggle_zip_entries(train=None, test=None, sample=None) -> dict[str, str]:

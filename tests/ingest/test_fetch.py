@@ -2,14 +2,12 @@
 
 import os
 import re
-import stat
-import zipfile
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import kaggle_zip_entries, snapshot, write_zip
+from conftest import kaggle_zip_entries, snapshot, symlink_entry, write_zip
 from memdev.errors import MemdevError
 from memdev.ingest import fetch
 from memdev.paths import Paths
@@ -23,12 +21,6 @@ def existing_raw(tmp_path):
     paths.train_csv.write_text("id,x,y\n1,2,0\n")
     (paths.raw / "notes.txt").write_text("mine")
     return paths
-
-
-def symlink_entry(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name)
-    info.external_attr = (stat.S_IFLNK | 0o777) << 16
-    return info
 
 
 BAD_ZIPS = {

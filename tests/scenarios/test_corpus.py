@@ -20,9 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from test_data import symlink_entry
 
-from conftest import labeled_frames, memdev, write_competition, write_zip
+from conftest import labeled_frames, memdev, symlink_entry, write_competition, write_zip
 from memdev.features import preprocess
 from memdev.ingest import schema
 from memdev.paths import Paths
