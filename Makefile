@@ -9,11 +9,12 @@ TIMEOUT ?=
 STORAGE ?=
 MSG     ?=
 KAGGLE  ?= 0
+VERBOSE ?= 0
 
 PYTHON  ?= $(shell command -v python3.11 || command -v python3)
 VENV    := .venv
 PY      := $(VENV)/bin/python
-MEMDEV  := $(PY) -m memdev
+MEMDEV  := $(PY) -m memdev$(if $(filter 1,$(VERBOSE)), --verbose)
 READY   := $(VENV)/.installed
 
 D        := data/$(COMP)
@@ -28,7 +29,7 @@ PARAMS   := $(wildcard $(D)/best_params.yaml)
 .PHONY: help data preprocess pretrain finetune train tune submit report lb score test bench clean venv
 
 help: ## list every target (this message)
-	@echo "usage: make TARGET [COMP=slug] [ZIP=path.zip] [TRIALS=n] [STORAGE=url] [MSG=text] [KAGGLE=1]"
+	@echo "usage: make TARGET [COMP=slug] [ZIP=path.zip] [TRIALS=n] [TIMEOUT=s] [STORAGE=url] [MSG=text] [KAGGLE=1] [VERBOSE=1]"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-11s %s\n", $$1, $$2}'
 
 venv: $(READY) ## create .venv from the pinned requirements.txt
@@ -51,7 +52,7 @@ preprocess: $(FEATURES) ## fit the feature transformer on train.csv; write float
 $(FEATURES): $(RAW) $(CONFIG) | $(READY)
 	$(MEMDEV) preprocess --comp $(COMP)
 
-pretrain: $(PRETRAIN) ## pretrain one MemAE per CV fold on rows not labeled anomalous
+pretrain: $(PRETRAIN) ## pretrain one MemAE per CV fold on rows not labeled anomalous (VERBOSE=1: Keras's epoch lines)
 
 $(PRETRAIN): $(FEATURES) $(CONFIG) $(PARAMS)
 	$(MEMDEV) pretrain --comp $(COMP)

@@ -9,7 +9,7 @@ import traceback
 from pathlib import Path
 
 from memdev import config as config_io
-from memdev import runtime
+from memdev import progress, runtime
 from memdev.errors import MemdevError
 from memdev.paths import Paths
 
@@ -38,13 +38,18 @@ STAGES = {
 }
 
 
+VERBOSE = "Keras's own per-epoch lines, and a line per fold instead of progress bars"
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="memdev", description=__doc__.split("\n")[0].replace("``", ""))
     top.add_argument("--debug", action="store_true", help="show tracebacks")
+    top.add_argument("--verbose", action="store_true", help=VERBOSE)
     sub = top.add_subparsers(dest="stage", required=True, metavar="STAGE")
     for stage, text in STAGES.items():
         p = sub.add_parser(stage, help=text, description=text)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+        p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE)
         if stage == "score":
             p.add_argument("files", type=Path, nargs="+", metavar="[SUBMISSION] SOLUTION")
             p.add_argument("--comp", help="rank every ledger submission of this competition instead")
@@ -93,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     # TensorFlow's C++ start-up chatter buries the pipeline's own output
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     runtime.configure_logging()
+    progress.configure(sys.stderr, verbose=args.verbose)
     try:
         run(args)
     except MemdevError as exc:

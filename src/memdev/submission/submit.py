@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from memdev import atomic
+from memdev import atomic, progress
 from memdev import config as config_io
 from memdev.config import Config
 from memdev.errors import MemdevError
@@ -37,11 +37,13 @@ def test_scores(config: Config, paths: Paths, cv: CVSummary) -> np.ndarray:
     names = fitted_by([cv.model])
     count = folds_io.count(folds_io.load(paths))
     totals: dict[str, np.ndarray] = {}
-    for fold in range(count):
-        models = FoldModels.load(paths, fold, config, names)
-        for name, scores in models.score(X_test, names).items():
-            if name in names:
-                totals[name] = totals.get(name, 0) + scores / count
+    with progress.stage("submit", count) as bar:
+        for fold in range(count):
+            models = FoldModels.load(paths, fold, config, names)
+            for name, scores in models.score(X_test, names).items():
+                if name in names:
+                    totals[name] = totals.get(name, 0) + scores / count
+            bar.advance(1, f"{len(X_test)} test rows scored")
     if cv.model == "blend":
         return blend(totals["devnet"], totals["stack"])
     return totals[cv.model]
