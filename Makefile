@@ -19,7 +19,9 @@ READY   := $(VENV)/.installed
 
 D        := data/$(COMP)
 CONFIG   := $(D)/config.yaml
-RAW      := $(D)/raw/train.csv $(D)/raw/test.csv $(D)/raw/sample_submission.csv
+# each table as shipped: <name>.parquet where there is one, else <name>.csv (as memdev reads them)
+table     = $(firstword $(wildcard $(D)/raw/$(1).parquet) $(D)/raw/$(1).csv)
+RAW      := $(foreach name,train test sample_submission,$(call table,$(name)))
 FEATURES := $(D)/features/X_train.npy
 PRETRAIN := $(D)/models/pretrain.json
 CV       := $(D)/models/cv.json
@@ -47,7 +49,7 @@ data: $(READY) ## bring in COMP: ZIP=path.zip, else the kaggle CLI (COMP=demo: t
 $(CONFIG) $(RAW) &: | $(READY)
 	$(MEMDEV) data --comp $(COMP) $(if $(ZIP),--zip $(ZIP))
 
-preprocess: $(FEATURES) ## fit the feature transformer on train.csv; write float32 features
+preprocess: $(FEATURES) ## fit the feature transformer on the train table (.csv or .parquet); write float32 features
 
 $(FEATURES): $(RAW) $(CONFIG) | $(READY)
 	$(MEMDEV) preprocess --comp $(COMP)

@@ -20,7 +20,7 @@ from memdev.config import Config
 from memdev.errors import MemdevError
 from memdev.features import preprocess
 from memdev.ingest import kaggle_cli
-from memdev.ingest.tables import read_csv
+from memdev.ingest.tables import read_table
 from memdev.models.candidates import FoldModels, blend, fitted_by
 from memdev.paths import Paths
 from memdev.submission import ledger
@@ -65,7 +65,7 @@ def build(config: Config, paths: Paths, values: np.ndarray) -> pd.DataFrame:
     ``values`` are in test.csv's row order: 0/1 labels for a ``label``
     competition, scores (higher = more anomalous) for a ``score`` one.
     """
-    sample = read_csv(paths.sample_csv, config.id_column)
+    sample = read_table(paths.sample_file, config.id_column)
     ids = preprocess.load_test_ids(paths, config)
     target = sample.columns[1]
     values = np.asarray(values).astype(int if config.submission == "label" else float)
