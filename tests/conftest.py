@@ -146,6 +146,17 @@ def shared_competitions() -> Path:
     return SHARED_COMPETITIONS
 
 
+def add_study(paths: Paths, name: str, trials: int) -> None:
+    """An Optuna study in the competition's SQLite file, as ``make tune`` stores one, with ``trials`` quick trials."""
+    import optuna
+
+    paths.comp.mkdir(parents=True, exist_ok=True)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(study_name=name, storage=f"sqlite:///{paths.study_db}", direction="maximize",
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=trials)
+
+
 def gaussian_rows(n: int, features: int = 8, shift: float = 0.0, seed: int = 0) -> np.ndarray:
     return (np.random.default_rng(seed).normal(size=(n, features)) + shift).astype(np.float32)
 

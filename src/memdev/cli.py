@@ -35,6 +35,7 @@ STAGES = {
     "score": "score a submission against a solution file (Public/Private halves), or with --comp every submission in the ledger",
     "lb": "fill public scores into the ledger from `kaggle competitions submissions`, or record one by hand",
     "diff": "how many ids changed label (or the rank correlation of scores) between two submissions",
+    "dashboard": "optuna-dashboard on the competition's study at 127.0.0.1 and a free port; Ctrl-C stops it",
 }
 
 
@@ -89,7 +90,10 @@ def parser() -> argparse.ArgumentParser:
         if stage == "tune":
             p.add_argument("--trials", type=int, default=6, help="trials to add to the study (default 6)")
             p.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+        if stage in ("tune", "dashboard"):
             p.add_argument("--storage", help="an Optuna storage URL (default: sqlite:///data/<slug>/study.db)")
+        if stage == "dashboard":
+            p.add_argument("--port", type=int, default=0, help="the port to serve on (default: a free one)")
     return top
 
 
@@ -120,6 +124,11 @@ def run(args: argparse.Namespace) -> None:
     paths = Paths(args.comp, args.root)
     if args.stage in ("data", "synth", "lb"):
         _bring_in(args, paths)
+        return
+    if args.stage == "dashboard":
+        from memdev.tuning import dashboard
+
+        dashboard.run(paths, args.storage, args.port)
         return
     # tuning starts from the user's config, not from an earlier winner
     config = config_io.load(paths.config, None if args.stage == "tune" else paths.best_params)
