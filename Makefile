@@ -28,7 +28,7 @@ CV       := $(D)/models/cv.json
 PARAMS   := $(wildcard $(D)/best_params.yaml)
 
 .DEFAULT_GOAL := help
-.PHONY: help data preprocess pretrain finetune train tune submit report dashboard lb score test bench clean venv
+.PHONY: help data preprocess pretrain finetune train tune submit report status dashboard lb score test bench clean venv
 
 help: ## list every target (this message)
 	@echo "usage: make TARGET [COMP=slug] [ZIP=path.zip] [TRIALS=n] [TIMEOUT=s] [STORAGE=url] [MSG=text] [KAGGLE=1] [VERBOSE=1]"
@@ -75,6 +75,9 @@ submit: $(READY) ## (re)train if needed, write submissions/COMP/<time>_<cv>.csv 
 
 report: $(CV) ## data/COMP/reports/index.md: CV table and figures, the four studies, Optuna plots, CV vs leaderboard
 	$(MEMDEV) report --studies --comp $(COMP)
+
+status: $(READY) ## one screen: the data, each stage up to date or stale (and why), model and CV, study, submissions
+	@$(MEMDEV) status --comp $(COMP) $(if $(STORAGE),--storage "$(STORAGE)")
 
 dashboard: $(READY) ## optuna-dashboard on COMP's study (STORAGE=url) at 127.0.0.1 and a free port; Ctrl-C stops it
 	@$(MEMDEV) dashboard --comp $(COMP) $(if $(STORAGE),--storage "$(STORAGE)")

@@ -35,6 +35,8 @@ STAGES = {
     "score": "score a submission against a solution file (Public/Private halves), or with --comp every submission in the ledger",
     "lb": "fill public scores into the ledger from `kaggle competitions submissions`, or record one by hand",
     "diff": "how many ids changed label (or the rank correlation of scores) between two submissions",
+    "status": "one screen: the data, whether each stage is up to date (and why not), the chosen model and its CV, "
+              "the study, the last submissions",
     "dashboard": "optuna-dashboard on the competition's study at 127.0.0.1 and a free port; Ctrl-C stops it",
 }
 
@@ -90,7 +92,7 @@ def parser() -> argparse.ArgumentParser:
         if stage == "tune":
             p.add_argument("--trials", type=int, default=6, help="trials to add to the study (default 6)")
             p.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
-        if stage in ("tune", "dashboard"):
+        if stage in ("tune", "status", "dashboard"):
             p.add_argument("--storage", help="an Optuna storage URL (default: sqlite:///data/<slug>/study.db)")
         if stage == "dashboard":
             p.add_argument("--port", type=int, default=0, help="the port to serve on (default: a free one)")
@@ -124,6 +126,11 @@ def run(args: argparse.Namespace) -> None:
     paths = Paths(args.comp, args.root)
     if args.stage in ("data", "synth", "lb"):
         _bring_in(args, paths)
+        return
+    if args.stage == "status":  # also before `make data`: no config needed
+        from memdev.reporting import status
+
+        print(status.run(paths, args.storage))
         return
     if args.stage == "dashboard":
         from memdev.tuning import dashboard

@@ -102,6 +102,11 @@ class Paths:
         return self.features / "test_ids.parquet"
 
     @property
+    def feature_summary(self) -> Path:
+        """Columns, feature count, rows and labeled anomalies: what preprocess saw."""
+        return self.features / "features.json"
+
+    @property
     def manifest(self) -> Path:
         """sha256 of every artifact the pipeline wrote, checked before loading."""
         return self.comp / "manifest.json"

@@ -244,7 +244,7 @@ def finish(config: Config, paths: Paths, transformer, numeric, categorical, y, t
         "test_rows": int(test_rows),
         "labeled_anomalies": int(y.sum()),
     }
-    atomic.write_text(paths.features / "features.json", json.dumps(info, indent=1))
+    atomic.write_text(paths.feature_summary, json.dumps(info, indent=1))
     manifest.record(paths, [paths.x_train, paths.x_test, paths.y_train, paths.test_ids, paths.transformer],
                     staged={paths.x_train: x_train_tmp})
     log.info(
