@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from memdev import progress
 from memdev.config import Config, HeadConfig, MemAEConfig
 from memdev.paths import Paths
 
@@ -38,7 +39,8 @@ def stage_messages(caplog):
     """The stages' INFO lines (what the CLI prints), kept in ``caplog.text`` for the tests that read them.
 
     A test that runs ``cli.main`` in this process points the package's logger
-    at stdout; it is put back afterwards, so later tests still capture.
+    at stdout and its progress lines at that test's stderr; both are put back
+    afterwards, so later tests still capture (and never write to a closed stream).
     """
     package = logging.getLogger("memdev")
     saved = package.handlers[:], package.propagate, package.level
@@ -46,6 +48,7 @@ def stage_messages(caplog):
     yield caplog
     package.handlers[:], package.propagate = saved[:2]
     package.setLevel(saved[2])
+    progress.configure(None)
 
 
 def fast_config(slug: str = "toy", **overrides) -> Config:

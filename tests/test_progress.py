@@ -4,15 +4,7 @@ import io
 import logging
 import sys
 
-import pytest
-
 from memdev import progress
-
-
-@pytest.fixture(autouse=True)
-def quiet_again():
-    yield
-    progress.configure(None)
 
 
 def test_nothing_is_shown_until_configured():
