@@ -9,26 +9,29 @@ TIMEOUT ?=
 STORAGE ?=
 MSG     ?=
 KAGGLE  ?= 0
+VERBOSE ?= 0
 
 PYTHON  ?= $(shell command -v python3.11 || command -v python3)
 VENV    := .venv
 PY      := $(VENV)/bin/python
-MEMDEV  := $(PY) -m memdev
+MEMDEV  := $(PY) -m memdev$(if $(filter 1,$(VERBOSE)), --verbose)
 READY   := $(VENV)/.installed
 
 D        := data/$(COMP)
 CONFIG   := $(D)/config.yaml
-RAW      := $(D)/raw/train.csv $(D)/raw/test.csv $(D)/raw/sample_submission.csv
+# each table as shipped: <name>.parquet where there is one, else <name>.csv (as memdev reads them)
+table     = $(firstword $(wildcard $(D)/raw/$(1).parquet) $(D)/raw/$(1).csv)
+RAW      := $(foreach name,train test sample_submission,$(call table,$(name)))
 FEATURES := $(D)/features/X_train.npy
 PRETRAIN := $(D)/models/pretrain.json
 CV       := $(D)/models/cv.json
 PARAMS   := $(wildcard $(D)/best_params.yaml)
 
 .DEFAULT_GOAL := help
-.PHONY: help data preprocess pretrain finetune train tune submit report lb score test bench clean venv
+.PHONY: help data preprocess pretrain finetune train tune submit report status dashboard lb score test bench clean venv
 
 help: ## list every target (this message)
-	@echo "usage: make TARGET [COMP=slug] [ZIP=path.zip] [TRIALS=n] [STORAGE=url] [MSG=text] [KAGGLE=1]"
+	@echo "usage: make TARGET [COMP=slug] [ZIP=path.zip] [TRIALS=n] [TIMEOUT=s] [STORAGE=url] [MSG=text] [KAGGLE=1] [VERBOSE=1]"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-11s %s\n", $$1, $$2}'
 
 venv: $(READY) ## create .venv from the pinned requirements.txt
@@ -46,12 +49,12 @@ data: $(READY) ## bring in COMP: ZIP=path.zip, else the kaggle CLI (COMP=demo: t
 $(CONFIG) $(RAW) &: | $(READY)
 	$(MEMDEV) data --comp $(COMP) $(if $(ZIP),--zip $(ZIP))
 
-preprocess: $(FEATURES) ## fit the feature transformer on train.csv; write float32 features
+preprocess: $(FEATURES) ## fit the feature transformer on the train table (.csv or .parquet); write float32 features
 
 $(FEATURES): $(RAW) $(CONFIG) | $(READY)
 	$(MEMDEV) preprocess --comp $(COMP)
 
-pretrain: $(PRETRAIN) ## pretrain one MemAE per CV fold on rows not labeled anomalous
+pretrain: $(PRETRAIN) ## pretrain one MemAE per CV fold on rows not labeled anomalous (VERBOSE=1: a line per epoch)
 
 finetune: $(CV) ## DevNet heads on the frozen fold MemAEs: out-of-fold scores, CV table, threshold
 
@@ -70,6 +73,12 @@ submit: $(READY) ## (re)train if needed, write submissions/COMP/<time>_<cv>.csv 
 
 report: $(CV) ## data/COMP/reports/index.md: CV table and figures, the four studies, Optuna plots, CV vs leaderboard
 	$(MEMDEV) report --studies --comp $(COMP)
+
+status: $(READY) ## one screen: the data, each stage up to date or stale (and why), model and CV, study, submissions
+	@$(MEMDEV) status --comp $(COMP) $(if $(STORAGE),--storage "$(STORAGE)")
+
+dashboard: $(READY) ## optuna-dashboard on COMP's study (STORAGE=url) at 127.0.0.1 and a free port; Ctrl-C stops it
+	@$(MEMDEV) dashboard --comp $(COMP) $(if $(STORAGE),--storage "$(STORAGE)")
 
 lb: $(READY) ## fill public scores into the ledger from Kaggle (or SCORE=0.81 FILE=x.csv by hand)
 	$(MEMDEV) lb --comp $(COMP) $(if $(SCORE),--score $(SCORE)) $(if $(FILE),--file $(FILE))

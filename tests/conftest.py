@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from memdev import progress
 from memdev.config import Config, HeadConfig, MemAEConfig
 from memdev.paths import Paths
 
@@ -38,7 +39,8 @@ def stage_messages(caplog):
     """The stages' INFO lines (what the CLI prints), kept in ``caplog.text`` for the tests that read them.
 
     A test that runs ``cli.main`` in this process points the package's logger
-    at stdout; it is put back afterwards, so later tests still capture.
+    at stdout and its progress lines at that test's stderr; both are put back
+    afterwards, so later tests still capture (and never write to a closed stream).
     """
     package = logging.getLogger("memdev")
     saved = package.handlers[:], package.propagate, package.level
@@ -46,6 +48,7 @@ def stage_messages(caplog):
     yield caplog
     package.handlers[:], package.propagate = saved[:2]
     package.setLevel(saved[2])
+    progress.configure(None)
 
 
 def fast_config(slug: str = "toy", **overrides) -> Config:
@@ -144,6 +147,17 @@ def shared_competitions() -> Path:
     if not SHARED_COMPETITIONS.is_dir():
         pytest.skip(f"practice competitions not found at {SHARED_COMPETITIONS} (the `shared` folder beside the repo)")
     return SHARED_COMPETITIONS
+
+
+def add_study(paths: Paths, name: str, trials: int) -> None:
+    """An Optuna study in the competition's SQLite file, as ``make tune`` stores one, with ``trials`` quick trials."""
+    import optuna
+
+    paths.comp.mkdir(parents=True, exist_ok=True)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(study_name=name, storage=f"sqlite:///{paths.study_db}", direction="maximize",
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=trials)
 
 
 def gaussian_rows(n: int, features: int = 8, shift: float = 0.0, seed: int = 0) -> np.ndarray:

@@ -9,7 +9,7 @@ import traceback
 from pathlib import Path
 
 from memdev import config as config_io
-from memdev import runtime
+from memdev import progress, runtime
 from memdev.errors import MemdevError
 from memdev.paths import Paths
 
@@ -36,16 +36,24 @@ STAGES = {
     "score": "score a submission against a solution file (Public/Private halves), or with --comp every submission in the ledger",
     "lb": "fill public scores into the ledger from `kaggle competitions submissions`, or record one by hand",
     "diff": "how many ids changed label (or the rank correlation of scores) between two submissions",
+    "status": "one screen: the data, whether each stage is up to date (and why not), the chosen model and its CV, "
+              "the study, the last submissions",
+    "dashboard": "optuna-dashboard on the competition's study at 127.0.0.1 and a free port; Ctrl-C stops it",
 }
+
+
+VERBOSE = "a line per training epoch, and a line per fold instead of progress bars"
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="memdev", description=__doc__.split("\n")[0].replace("``", ""))
     top.add_argument("--debug", action="store_true", help="show tracebacks")
+    top.add_argument("--verbose", action="store_true", help=VERBOSE)
     sub = top.add_subparsers(dest="stage", required=True, metavar="STAGE")
     for stage, text in STAGES.items():
         p = sub.add_parser(stage, help=text, description=text)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+        p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE)
         if stage == "score":
             p.add_argument("files", type=Path, nargs="+", metavar="[SUBMISSION] SOLUTION")
             p.add_argument("--comp", help="rank every ledger submission of this competition instead")
@@ -85,7 +93,10 @@ def parser() -> argparse.ArgumentParser:
         if stage == "tune":
             p.add_argument("--trials", type=int, default=6, help="trials to add to the study (default 6)")
             p.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+        if stage in ("tune", "status", "dashboard"):
             p.add_argument("--storage", help="an Optuna storage URL (default: sqlite:///data/<slug>/study.db)")
+        if stage == "dashboard":
+            p.add_argument("--port", type=int, default=0, help="the port to serve on (default: a free one)")
     return top
 
 
@@ -94,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     # TensorFlow's C++ start-up chatter buries the pipeline's own output
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     runtime.configure_logging()
+    progress.configure(sys.stderr, verbose=args.verbose)
     try:
         run(args)
     except MemdevError as exc:
@@ -115,6 +127,16 @@ def run(args: argparse.Namespace) -> None:
     paths = Paths(args.comp, args.root)
     if args.stage in ("data", "synth", "lb"):
         _bring_in(args, paths)
+        return
+    if args.stage == "status":  # also before `make data`: no config needed
+        from memdev.reporting import status
+
+        print(status.run(paths, args.storage))
+        return
+    if args.stage == "dashboard":
+        from memdev.tuning import dashboard
+
+        dashboard.run(paths, args.storage, args.port)
         return
     # tuning starts from the user's config, not from an earlier winner
     config = config_io.load(paths.config, None if args.stage == "tune" else paths.best_params)

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+# The three tables of a Kaggle competition; each is shipped as CSV or Parquet.
+TABLES = ("train", "test", "sample_submission")
+
 
 @dataclass(frozen=True)
 class Paths:
@@ -26,6 +29,27 @@ class Paths:
     def raw(self) -> Path:
         return self.comp / "raw"
 
+    def table(self, name: str) -> Path:
+        """Table ``name`` (one of TABLES) as shipped: ``raw/<name>.parquet`` if there is one, else ``raw/<name>.csv``.
+
+        A missing table is called by its CSV name. The Makefile picks the same file.
+        """
+        parquet = self.raw / f"{name}.parquet"
+        return parquet if parquet.exists() else self.raw / f"{name}.csv"
+
+    @property
+    def train_file(self) -> Path:
+        return self.table("train")
+
+    @property
+    def test_file(self) -> Path:
+        return self.table("test")
+
+    @property
+    def sample_file(self) -> Path:
+        return self.table("sample_submission")
+
+    # the CSV names: where the demo and `memdev synth` write their tables
     @property
     def train_csv(self) -> Path:
         return self.raw / "train.csv"

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import sys
+import warnings
 
 
 def configure_logging() -> None:
@@ -16,6 +17,9 @@ def configure_logging() -> None:
     package.handlers[:] = [handler]
     package.setLevel(logging.INFO)
     package.propagate = False
+    # Optuna's importance estimate (after `make tune`, in the dashboard) warns whenever a
+    # parameter value has a single trial, as it always has after a few trials
+    warnings.filterwarnings("ignore", message="Some regimes for parameter", category=UserWarning)
 
 
 @contextlib.contextmanager

@@ -1,6 +1,7 @@
 """The preprocess stage: one clear error per kind of bad file, nothing written destroyed;
 and the awkward-but-valid files real competitions ship all work."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -183,3 +184,27 @@ def test_ids_keep_their_exact_text(competition):
     paths = competition(train, test, sample)
     run(paths)
     assert pd.read_parquet(paths.test_ids)["id"].tolist()[:2] == ["00000", "00001"]
+
+
+def test_parquet_tables_or_a_mix_give_the_csv_features_in_memory_and_in_chunks(competition, monkeypatch):
+    expected = run(competition(slug="csv"))
+    paths = competition(slug="parquet")
+    for csv in (paths.train_csv, paths.test_csv):  # the sample stays CSV, as on Kaggle
+        pd.read_csv(csv).to_parquet(csv.with_suffix(".parquet"), index=False)
+        csv.unlink()
+    config = schema.detect(paths)
+    monkeypatch.setattr(preprocess, "CHUNK_BYTES", 256)  # many chunks
+    for chunked_from_mb in (256, 0):
+        preprocess.run(dataclasses.replace(config, chunked_from_mb=chunked_from_mb), paths)
+        for path, array in zip((paths.x_train, paths.x_test, paths.y_train), expected):
+            np.testing.assert_array_equal(np.load(path), array)
+        assert pd.read_parquet(paths.test_ids)["id"].tolist() == [str(i) for i in range(160, 180)]
+
+
+def test_a_bad_cell_in_a_parquet_table_is_named_as_in_a_csv(competition):
+    train, test, sample = labeled_frames()
+    test["x1"] = test["x1"].where(test.index != 2, np.inf)
+    paths = competition(train, test, sample)
+    test.to_parquet(paths.test_csv.with_suffix(".parquet"), index=False)
+    with pytest.raises(MemdevError, match="test.parquet: column 'x1' has inf at row 4"):
+        run(paths)

@@ -1,5 +1,6 @@
 """The data stage: zips unpacked safely, the kaggle CLI, and the built-in demo."""
 
+import io
 import os
 import re
 
@@ -7,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import kaggle_zip_entries, snapshot, symlink_entry, write_zip
+from conftest import kaggle_zip_entries, labeled_frames, snapshot, symlink_entry, write_zip
 from memdev.errors import MemdevError
 from memdev.ingest import fetch
 from memdev.paths import Paths
@@ -79,6 +80,32 @@ def test_fetch_of_a_zip_without_the_sample_names_the_missing_file(tmp_path):
     entries = kaggle_zip_entries()
     del entries["sample_submission.csv"]
     with pytest.raises(MemdevError, match="missing sample_submission.csv"):
+        fetch.fetch(Paths("comp", tmp_path), str(write_zip(tmp_path / "c.zip", entries)))
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def test_fetch_takes_parquet_tables_or_a_mix_with_csv_and_detects_the_same_config(tmp_path):
+    csv = Paths("csv", tmp_path)
+    fetch.fetch(csv, str(write_zip(tmp_path / "csv.zip", kaggle_zip_entries())))
+    train, test, _ = labeled_frames()
+    entries = {"train.parquet": parquet_bytes(train), "test.parquet": parquet_bytes(test),
+               "sample_submission.csv": kaggle_zip_entries()["sample_submission.csv"]}
+    mixed = Paths("mixed", tmp_path)
+    fetch.fetch(mixed, str(write_zip(tmp_path / "mixed.zip", entries)))
+    assert [p.name for p in (mixed.train_file, mixed.test_file, mixed.sample_file)] == [
+        "train.parquet", "test.parquet", "sample_submission.csv"]
+    detected = [yaml.safe_load(p.config.read_text()) for p in (csv, mixed)]
+    assert {**detected[0], "slug": "mixed"} == detected[1]
+
+
+def test_a_zip_with_a_table_in_neither_format_names_it(tmp_path):
+    entries = {"train.parquet": parquet_bytes(labeled_frames()[0]), "sample_submission.csv": "id,target\n1,0\n"}
+    with pytest.raises(MemdevError, match="missing test.csv .*each as .csv or .parquet"):
         fetch.fetch(Paths("comp", tmp_path), str(write_zip(tmp_path / "c.zip", entries)))
 
 

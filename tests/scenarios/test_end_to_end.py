@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, labeled_frames
 from memdev import config as config_io
 from memdev.config import Config
 from memdev.paths import Paths
@@ -154,6 +154,22 @@ def test_make_help_is_the_default_and_lists_every_target(demo_project):
     assert listed == set(targets)
     for line in out.splitlines()[1:]:
         assert len(line.split(None, 1)) == 2, f"target without a description: {line!r}"
+
+
+def test_make_chains_the_stages_on_parquet_tables_and_reruns_nothing_after(tmp_path):
+    project = make_project(tmp_path / "project")
+    raw = project / "data" / "pq" / "raw"
+    raw.mkdir(parents=True)
+    train, test, sample = labeled_frames()
+    train.to_parquet(raw / "train.parquet", index=False)
+    test.to_parquet(raw / "test.parquet", index=False)
+    sample.to_csv(raw / "sample_submission.csv", index=False)  # often still a CSV on Kaggle
+    out = make(project, "preprocess", COMP="pq").stdout
+    assert "-m memdev data --comp pq" in out and "-m memdev preprocess --comp pq" in out
+    assert sorted(p.name for p in raw.iterdir()) == ["sample_submission.csv", "test.parquet", "train.parquet"]
+    assert "-m memdev" not in make(project, "preprocess", COMP="pq").stdout  # up to date
+    (raw / "test.parquet").touch()
+    assert "-m memdev preprocess --comp pq" in make(project, "-n", "preprocess", COMP="pq").stdout
 
 
 @pytest.mark.parametrize("slug, metric, submission", [

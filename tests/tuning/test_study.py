@@ -18,7 +18,7 @@ FIRST = {"memae.memory_size": 10, "memae.optimizer": "adam"}
 def paths(tmp_path):
     paths = Paths("toy", tmp_path)
     paths.features.mkdir(parents=True)
-    paths.features_info.write_text(json.dumps({"stamp": {"config": "c0ffee", "train.csv": "abc", "test.csv": "def"}}))
+    paths.features_info.write_text(json.dumps({"stamp": {"config": "c0ffee", "train": "abc", "test": "def"}}))
     return paths
 
 
@@ -36,14 +36,14 @@ def test_the_name_hashes_everything_that_changes_a_trial_and_nothing_else(paths)
     assert len({base, *(name(c, paths) for c in changed)}) == 1 + len(changed)
     assert name(config, paths, {**SPACE, "head.margin": {"low": 2.0, "high": 8.0}}) != base
     assert name(config.with_params({"scorers": ["devnet"]}), paths) == base  # reports only
-    paths.features_info.write_text(json.dumps({"stamp": {"config": "c0ffee", "train.csv": "other", "test.csv": "def"}}))
-    assert name(config, paths) != base  # another train.csv
+    paths.features_info.write_text(json.dumps({"stamp": {"config": "c0ffee", "train": "other", "test": "def"}}))
+    assert name(config, paths) != base  # another train table
 
 
 def test_differences_name_each_changed_setting():
-    old = {"config": {"memae": {"epochs": 2, "latent": 4}}, "search space": SPACE, "data": {"train.csv": "a"}}
-    new = {"config": {"memae": {"epochs": 3, "latent": 4}}, "search space": SPACE, "data": {"train.csv": "b"}}
-    assert tuning_study.differences(old, new) == ["memae.epochs 2 -> 3", "train.csv changed"]
+    old = {"config": {"memae": {"epochs": 2, "latent": 4}}, "search space": SPACE, "data": {"train data": "a"}}
+    new = {"config": {"memae": {"epochs": 3, "latent": 4}}, "search space": SPACE, "data": {"train data": "b"}}
+    assert tuning_study.differences(old, new) == ["memae.epochs 2 -> 3", "train data changed"]
 
 
 def test_workers_opening_a_new_study_together_enqueue_trial_0_once(paths):

@@ -1,6 +1,6 @@
-"""The preprocess stage: raw CSVs in, float32 feature matrices out.
+"""The preprocess stage: raw tables (CSV or Parquet) in, float32 feature matrices out.
 
-A scikit-learn ``ColumnTransformer`` fitted on train.csv only: numbers are
+A scikit-learn ``ColumnTransformer`` fitted on the train table only: numbers are
 imputed (with missing-indicators), scaled robustly and squashed with arcsinh
 so heavy tails do not dominate a squared error; categories are imputed and
 one-hot encoded with rare levels grouped and unseen levels tolerated;
@@ -17,8 +17,6 @@ from typing import Iterator
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pacsv
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_selection import VarianceThreshold
 from sklearn.impute import SimpleImputer
@@ -28,8 +26,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, RobustScal
 from memdev import atomic, manifest
 from memdev.config import Config
 from memdev.errors import MemdevError
-from memdev.ingest import schema
-from memdev.ingest.tables import dialect, header, read_csv
+from memdev.ingest import schema, tables
 from memdev.paths import Paths
 
 log = logging.getLogger(__name__)
@@ -37,7 +34,7 @@ log = logging.getLogger(__name__)
 # A text column whose values are at least this share numbers is a numeric
 # column with a few broken cells, not a categorical one.
 NUMERIC_SHARE = 0.9
-# Bytes of CSV per streamed chunk of a large file (about 70,000 rows of 50 columns).
+# Bytes of data per streamed chunk of a large file (about 70,000 rows of 50 columns of CSV).
 CHUNK_BYTES = 32 << 20
 # The config keys this stage reads: features made under other values of them are stale.
 CONFIG_KEYS = ("id_column", "target_column", "regime", "label_map", "group_column", "seed", "chunked_from_mb", "fit_rows")
@@ -72,31 +69,32 @@ def feature_columns(train: pd.DataFrame, test: pd.DataFrame, config: Config, pat
     in_train, in_test = set(train_cols), set(test_cols)
     missing = [c for c in train_cols if c not in in_test]
     extra = [c for c in test_cols if c not in in_train]
+    train_path, test_path = paths.train_file, paths.test_file
     if missing:
-        raise MemdevError(f"{paths.test_csv}: column {missing[0]!r} of train.csv is missing from test.csv")
+        raise MemdevError(f"{test_path}: column {missing[0]!r} of {train_path.name} is missing from {test_path.name}")
     if extra:
-        raise MemdevError(f"{paths.test_csv}: column {extra[0]!r} is not in train.csv")
+        raise MemdevError(f"{test_path}: column {extra[0]!r} is not in {train_path.name}")
     if not train_cols:
-        raise MemdevError(f"{paths.train_csv}: no feature columns besides id and target")
+        raise MemdevError(f"{train_path}: no feature columns besides id and target")
     # column-wise checks run on whole frames: a competition may have 10,000 columns
-    for frame, path in ((train, paths.train_csv), (test, paths.test_csv)):
+    for frame, path in ((train, train_path), (test, test_path)):
         empty = frame[train_cols].isna().all() & (len(frame) > 0)
         if empty.any():
-            raise MemdevError(
-                f"{path}: column {empty.idxmax()!r} is entirely empty; remove it from train.csv and test.csv"
-            )
+            raise MemdevError(f"{path}: column {empty.idxmax()!r} is entirely empty; "
+                              f"remove it from {train_path.name} and {test_path.name}")
     types = train.dtypes
     numeric = [c for c in train_cols if _is_number(types[c])]
     categorical = [c for c in train_cols if not _is_number(types[c])]
     for column in categorical:
-        _refuse_broken_numbers(train, column, paths.train_csv)
-    for frame, path in ((train, paths.train_csv), (test, paths.test_csv)):
+        _refuse_broken_numbers(train, column, train_path)
+    for frame, path in ((train, train_path), (test, test_path)):
         types = frame.dtypes
         text = [c for c in numeric if not _is_number(types[c])]
         if text:
             values = frame[text[0]]
             bad = values[pd.to_numeric(values, errors="coerce").isna() & values.notna()]
-            raise MemdevError(f"{path}: column {text[0]!r} is numeric in train.csv but has {bad.iloc[0]!r} at row {bad.index[0] + 2}")
+            raise MemdevError(f"{path}: column {text[0]!r} is numeric in {train_path.name} but has {bad.iloc[0]!r} "
+                              f"at row {bad.index[0] + 2}")
         _refuse_infinities(frame, numeric, path)
     return numeric, categorical
 
@@ -117,15 +115,15 @@ def _refuse_broken_numbers(frame: pd.DataFrame, column: str, path) -> None:
 
 
 def run(config: Config, paths: Paths) -> None:
-    if paths.train_csv.exists() and paths.train_csv.stat().st_size > config.chunked_from_mb << 20:
+    if paths.train_file.exists() and tables.data_bytes(paths.train_file) > config.chunked_from_mb << 20:
         run_chunked(config, paths)
         return
-    train = read_csv(paths.train_csv, config.id_column)
-    test = read_csv(paths.test_csv, config.id_column)
-    sample = read_csv(paths.sample_csv, config.id_column)
+    train = tables.read_table(paths.train_file, config.id_column)
+    test = tables.read_table(paths.test_file, config.id_column)
+    sample = tables.read_table(paths.sample_file, config.id_column)
     check_rows(len(train), len(test), config, paths)
     check_ids(test, sample, config, paths)
-    y = schema.target_vector(train, config, paths.train_csv)
+    y = schema.target_vector(train, config, paths.train_file)
     numeric, categorical = feature_columns(train, test, config, paths)
     transformer = build_transformer(numeric, categorical)
     x_train = transformer.fit_transform(train[numeric + categorical]).astype(np.float32)
@@ -144,34 +142,34 @@ def run(config: Config, paths: Paths) -> None:
 
 
 def run_chunked(config: Config, paths: Paths) -> None:
-    """The same stage for a train.csv bigger than memory.
+    """The same stage for a training table bigger than memory.
 
     Only the id and target columns are read whole. The transformer is fitted
     on a random sample of at most ``fit_rows`` training rows (all of them when
-    there are fewer, giving the in-memory path's features), then train.csv and
-    test.csv are streamed through it into memory-mappable ``.npy`` files.
+    there are fewer, giving the in-memory path's features), then the train and
+    test tables are streamed through it into memory-mappable ``.npy`` files.
     """
-    labels = _read_columns(paths.train_csv, config, (config.id_column, config.target_column))
-    test_ids = _read_columns(paths.test_csv, config, (config.id_column,))
-    sample = read_csv(paths.sample_csv, config.id_column)
+    labels = _read_columns(paths.train_file, config, (config.id_column, config.target_column))
+    test_ids = _read_columns(paths.test_file, config, (config.id_column,))
+    sample = tables.read_table(paths.sample_file, config.id_column)
     check_rows(len(labels), len(test_ids), config, paths)
     check_ids(test_ids, sample, config, paths)
-    y = schema.target_vector(labels, config, paths.train_csv)
+    y = schema.target_vector(labels, config, paths.train_file)
     rng = np.random.default_rng(config.seed)
     picks = [np.sort(rng.choice(n, min(n, config.fit_rows), replace=False)) for n in (len(labels), len(test_ids))]
     # the column checks run on the samples: exact when a file has at most fit_rows rows
-    train, test = _rows(paths.train_csv, config, picks[0]), _rows(paths.test_csv, config, picks[1])
+    train, test = _rows(paths.train_file, config, picks[0]), _rows(paths.test_file, config, picks[1])
     numeric, categorical = feature_columns(train, test, config, paths)
     columns = numeric + categorical
     transformer = build_transformer(numeric, categorical).fit(train[columns])
     width = transformer.transform(train[columns].head(1)).shape[1]
-    log.info(f"preprocess: {paths.train_csv} is large: transformer fitted on {len(train):,} random rows of "
-          f"{len(labels):,}; transforming in chunks")
+    log.info(f"preprocess: {paths.train_file} is large: transformer fitted on {len(train):,} random rows of "
+             f"{len(labels):,}; transforming in chunks")
     del train, test
     with atomic.atomic_path(paths.x_test) as tmp:
-        _stream(paths.test_csv, tmp, (len(test_ids), width), transformer, numeric, config)
+        _stream(paths.test_file, tmp, (len(test_ids), width), transformer, numeric, config)
     with atomic.atomic_path(paths.x_train) as tmp:  # last, as in run
-        _stream(paths.train_csv, tmp, (len(labels), width), transformer, numeric, config)
+        _stream(paths.train_file, tmp, (len(labels), width), transformer, numeric, config)
         finish(config, paths, transformer, numeric, categorical, y, test_ids[[config.id_column]], width,
                len(test_ids), tmp)
 
@@ -190,47 +188,25 @@ def _stream(source, out_path, shape, transformer, numeric: list[str], config: Co
 
 
 def _read_columns(path, config: Config, wanted: tuple) -> pd.DataFrame:
-    """Only the named columns of a CSV (its first column when it has none of them)."""
-    names = header(path)
-    return read_csv(path, config.id_column, [c for c in names if c in wanted] or names[:1])
+    """Only the named columns of a table (its first column when it has none of them)."""
+    names = tables.header(path)
+    return tables.read_table(path, config.id_column, [c for c in names if c in wanted] or names[:1])
 
 
 def _rows(path, config: Config, rows: np.ndarray) -> pd.DataFrame:
-    """The given (sorted) rows of a CSV, read in chunks."""
+    """The given (sorted) rows of a table, read in chunks."""
     return pd.concat(frame.loc[rows[(rows >= frame.index[0]) & (rows <= frame.index[-1])]] for frame in _chunks(path, config))
 
 
 def _chunks(path, config: Config) -> Iterator[pd.DataFrame]:
-    """Stream a CSV as pandas frames indexed by row number.
-
-    The first block fixes each column's type: numbers are read as float64 (a
-    later cell that is not a number is an error naming it), the rest as text.
-    """
-    sep, decimal = dialect(path)
-    # quoted cells may hold line breaks (free-text columns)
-    parse = pacsv.ParseOptions(delimiter=sep, newlines_in_values=True)
-    read = pacsv.ReadOptions(block_size=CHUNK_BYTES)
-    try:
-        with pacsv.open_csv(path, read_options=read, parse_options=parse,
-                            convert_options=pacsv.ConvertOptions(decimal_point=decimal)) as reader:
-            inferred = reader.schema
-        types = {
-            f.name: pa.float64() if pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_null(f.type)
-            else pa.string()
-            for f in inferred
-        }
-        types[config.id_column] = pa.string()
-        convert = pacsv.ConvertOptions(column_types=types, strings_can_be_null=True, decimal_point=decimal)
-        start = 0
-        with pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert) as reader:
-            for batch in reader:
-                frame = batch.to_pandas()
-                frame.index = pd.RangeIndex(start, start + len(frame))
-                start += len(frame)
-                if len(frame):
-                    yield frame
-    except pa.ArrowInvalid as exc:
-        raise MemdevError(f"{path}: cannot be read as CSV ({str(exc).strip()})") from None
+    """Stream a table as pandas frames indexed by row number (numbers as float64, the rest as text)."""
+    start = 0
+    for batch in tables.batches(path, config.id_column, CHUNK_BYTES):
+        frame = batch.to_pandas()
+        frame.index = pd.RangeIndex(start, start + len(frame))
+        start += len(frame)
+        if len(frame):
+            yield frame
 
 
 def _refuse_infinities(frame: pd.DataFrame, numeric: list[str], path) -> None:
@@ -246,11 +222,11 @@ def _refuse_infinities(frame: pd.DataFrame, numeric: list[str], path) -> None:
 def check_rows(n_train: int, n_test: int, config: Config, paths: Paths) -> None:
     if n_train < config.folds:
         raise MemdevError(
-            f"{paths.train_csv}: has {n_train} row{'' if n_train == 1 else 's'}; "
+            f"{paths.train_file}: has {n_train} row{'' if n_train == 1 else 's'}; "
             f"{config.folds}-fold cross-validation needs at least {config.folds}"
         )
     if n_test == 0:
-        raise MemdevError(f"{paths.test_csv}: has a header but no rows")
+        raise MemdevError(f"{paths.test_file}: has a header but no rows")
 
 
 def finish(config: Config, paths: Paths, transformer, numeric, categorical, y, test_ids: pd.DataFrame,
@@ -284,7 +260,7 @@ def finish(config: Config, paths: Paths, transformer, numeric, categorical, y, t
 
 def check_ids(test: pd.DataFrame, sample: pd.DataFrame, config: Config, paths: Paths) -> None:
     column = config.id_column
-    for frame, path in ((test, paths.test_csv), (sample, paths.sample_csv)):
+    for frame, path in ((test, paths.test_file), (sample, paths.sample_file)):
         if column not in frame.columns:
             raise MemdevError(f"{path}: has no id column {column!r} (the first column of sample_submission.csv)")
         duplicated = frame[column][frame[column].duplicated()]
@@ -294,10 +270,10 @@ def check_ids(test: pd.DataFrame, sample: pd.DataFrame, config: Config, paths: P
             raise MemdevError(f"{path}: column {column!r} has an empty id at row {int(frame[column].isna().to_numpy().argmax()) + 2}")
     unknown = set(sample[column]) - set(test[column])
     if unknown:
-        raise MemdevError(f"{paths.sample_csv}: id {sorted(unknown)[0]!r} is not in test.csv")
+        raise MemdevError(f"{paths.sample_file}: id {sorted(unknown)[0]!r} is not in {paths.test_file.name}")
     absent = set(test[column]) - set(sample[column])
     if absent:
-        raise MemdevError(f"{paths.test_csv}: id {sorted(absent)[0]!r} is not in sample_submission.csv")
+        raise MemdevError(f"{paths.test_file}: id {sorted(absent)[0]!r} is not in {paths.sample_file.name}")
 
 
 def config_digest(config: Config) -> str:
@@ -307,13 +283,13 @@ def config_digest(config: Config) -> str:
 
 
 def stamp(config: Config, paths: Paths) -> dict[str, str]:
-    """What the features are made from: the config keys this stage reads, and train.csv's and test.csv's bytes.
+    """What the features are made from: the config keys this stage reads, and the train and test tables' bytes.
 
     The raw files' sha256 names the data the same way on every machine (the
     float bits of the features need not be), which tuning workers rely on.
     """
-    return {"config": config_digest(config), "train.csv": atomic.sha256(paths.train_csv),
-            "test.csv": atomic.sha256(paths.test_csv)}
+    return {"config": config_digest(config), "train": atomic.sha256(paths.train_file),
+            "test": atomic.sha256(paths.test_file)}
 
 
 def load_info(paths: Paths) -> dict:

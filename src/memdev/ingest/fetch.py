@@ -1,7 +1,8 @@
 """The data stage: bring a competition's files into ``data/<slug>/raw/``.
 
 Three sources: a Kaggle-format zip, the kaggle CLI, or the built-in demo
-(scikit-learn's bundled handwritten digits, no network needed).
+(scikit-learn's bundled handwritten digits, no network needed). Each of the
+three tables may come as CSV (perhaps gzipped) or Parquet.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from memdev import atomic
 from memdev import config as config_io
 from memdev.errors import MemdevError
 from memdev.ingest import kaggle_cli, schema
-from memdev.ingest.tables import read_csv
-from memdev.paths import Paths
+from memdev.ingest.tables import header
+from memdev.paths import TABLES, Paths
 
 log = logging.getLogger(__name__)
 
-REQUIRED = ("train.csv", "test.csv", "sample_submission.csv")
+FORMATS = (".csv", ".parquet")
+SHIPS = "a Kaggle competition ships all of train, test and sample_submission, each as .csv or .parquet"
 # Refuse archives that would unpack to more than this, or that compress
 # better than any real CSV does: both are the marks of a decompression bomb.
 MAX_UNPACKED_BYTES = 8 << 30
@@ -38,21 +40,21 @@ MAX_RATIO = 200
 def fetch(paths: Paths, zip_path: str | None = None) -> None:
     """Fill ``paths.raw`` from a zip, the kaggle CLI or the demo; write the config."""
     if zip_path:
-        unpack(Path(zip_path), paths.raw, REQUIRED)
-    elif all((paths.raw / name).exists() for name in REQUIRED):
+        unpack(Path(zip_path), paths.raw, TABLES)
+    elif all(paths.table(name).exists() for name in TABLES):
         log.info(f"using the competition files already in {paths.raw}")
     elif paths.slug == "demo":
         write_demo(paths)
     else:
         download(paths)
-    missing = [name for name in REQUIRED if not (paths.raw / name).exists()]
+    missing = [paths.table(name).name for name in TABLES if not paths.table(name).exists()]
     if missing:
-        raise MemdevError(f"{paths.raw}: missing {', '.join(missing)} (a Kaggle competition ships all of {', '.join(REQUIRED)})")
+        raise MemdevError(f"{paths.raw}: missing {', '.join(missing)} ({SHIPS})")
     if paths.config.exists():
         log.info(f"kept your config {paths.config} (delete it to detect the schema again)")
         return
     config = schema.detect(paths)
-    if paths.slug == "demo" and "digit" in read_csv(paths.train_csv, config.id_column).columns:
+    if paths.slug == "demo" and "digit" in header(paths.train_file):
         config.group_column = "digit"  # the per-class report of the founding study; never a feature
     config_io.save(config, paths.config)
     log.info(
@@ -67,7 +69,8 @@ def unpack(zip_path: Path, target: Path, required: tuple[str, ...] = ()) -> None
     Entries ending in ``.gz`` (how Kaggle ships large tables) are decompressed
     on the way. Sizes are checked twice: as the archive declares them before
     anything is written, then as the bytes actually come out, since a hostile
-    archive can declare anything. Files named in ``required`` must be there.
+    archive can declare anything. The tables named in ``required`` must be
+    there, each as ``.csv`` or ``.parquet``.
     """
     if not zip_path.exists():
         raise MemdevError(f"{zip_path}: no such file")
@@ -85,9 +88,9 @@ def unpack(zip_path: Path, target: Path, required: tuple[str, ...] = ()) -> None
                 raise MemdevError(f"{zip_path}: entry {info.filename!r} is a symbolic link; refused")
             _check_size(zip_path, info.filename, info.file_size, info.compress_size)
         names = {PurePosixPath(info.filename).name.removesuffix(".gz") for info in members}
-        missing = [name for name in required if name not in names]
+        missing = [f"{name}.csv" for name in required if not any(f"{name}{ext}" in names for ext in FORMATS)]
         if missing:
-            raise MemdevError(f"{zip_path}: missing {', '.join(missing)} (a Kaggle competition ships all of {', '.join(required)})")
+            raise MemdevError(f"{zip_path}: missing {', '.join(missing)} ({SHIPS})")
         total = sum(info.file_size for info in members)
         if total > MAX_UNPACKED_BYTES:
             raise MemdevError(f"{zip_path}: would unpack to {total / 2**30:.1f} GiB; refused (limit {MAX_UNPACKED_BYTES >> 30} GiB)")
@@ -136,8 +139,8 @@ def download(paths: Paths) -> None:
         paths.raw.mkdir(parents=True, exist_ok=True)
         for path in files:
             if path.suffix == ".zip":
-                unpack(path, paths.raw, REQUIRED)
-            elif path.suffix == ".csv":
+                unpack(path, paths.raw, TABLES)
+            elif path.suffix in FORMATS:
                 shutil.move(str(path), paths.raw / path.name)
 
 

@@ -1,7 +1,7 @@
 """Detect a competition's schema from its files, and check its files agree.
 
-The id and target columns come from ``sample_submission.csv`` (first column
-id, second target), as on Kaggle.
+The id and target columns come from the sample submission (first column
+id, second target), as on Kaggle. Each table may be CSV or Parquet.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pandas as pd
 
 from memdev.config import Config
 from memdev.errors import MemdevError
-from memdev.ingest.tables import header, read_csv
+from memdev.ingest.tables import header, read_table
 from memdev.paths import Paths
 
 # A target column with at most this many positives is "a few labeled
@@ -21,16 +21,16 @@ WEAK_MAX_POSITIVES = 50
 
 def detect(paths: Paths) -> Config:
     """Build the config ``make data`` writes, from the raw files alone."""
-    sample = read_csv(paths.sample_csv)
+    sample = read_table(paths.sample_file)
     if sample.shape[1] < 2:
-        raise MemdevError(f"{paths.sample_csv}: needs two columns (id, target); found {list(sample.columns)}")
+        raise MemdevError(f"{paths.sample_file}: needs two columns (id, target); found {list(sample.columns)}")
     id_column, target = map(str, sample.columns[:2])
-    # only the target column (or the first): train.csv may be bigger than memory
-    columns = header(paths.train_csv)
-    train = read_csv(paths.train_csv, id_column, [target] if target in columns else columns[:1])
+    # only the target column (or the first): the train table may be bigger than memory
+    columns = header(paths.train_file)
+    train = read_table(paths.train_file, id_column, [target] if target in columns else columns[:1])
     if train.empty:
-        raise MemdevError(f"{paths.train_csv}: has a header but no rows")
-    header(paths.test_csv)  # an empty or missing test.csv is named now, not after training
+        raise MemdevError(f"{paths.train_file}: has a header but no rows")
+    header(paths.test_file)  # an empty or missing test table is named now, not after training
     values = pd.to_numeric(sample[target], errors="coerce")
     integer = values.notna().all() and bool((values == values.round()).all())
     submission = "label" if integer else "score"

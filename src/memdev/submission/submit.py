@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from memdev import atomic
+from memdev import atomic, progress
 from memdev import config as config_io
 from memdev.config import Config
 from memdev.errors import MemdevError
 from memdev.features import preprocess
 from memdev.ingest import kaggle_cli
-from memdev.ingest.tables import read_csv
+from memdev.ingest.tables import read_table
 from memdev.models.candidates import FoldModels, blend, fitted_by
 from memdev.paths import Paths
 from memdev.submission import ledger
@@ -38,12 +38,14 @@ def test_scores(config: Config, paths: Paths, cv: CVSummary) -> np.ndarray:
     names = fitted_by([cv.model])
     count = folds_io.count(folds_io.load(paths))
     totals: dict[str, np.ndarray] = {}
-    with threadpool_limits(config.threads.boosting or None, user_api="openmp"):  # see models.candidates.boosted
+    # threads: see models.candidates.boosted
+    with threadpool_limits(config.threads.boosting or None, user_api="openmp"), progress.stage("submit", count) as bar:
         for fold in range(count):
             models = FoldModels.load(paths, fold, config, names)
             for name, scores in models.score(X_test, names).items():
                 if name in names:
                     totals[name] = totals.get(name, 0) + scores / count
+            bar.advance(1, f"{len(X_test)} test rows scored")
     if cv.model == "blend":
         return blend(totals["devnet"], totals["stack"])
     return totals[cv.model]
@@ -55,7 +57,7 @@ def build(config: Config, paths: Paths, values: np.ndarray) -> pd.DataFrame:
     ``values`` are in test.csv's row order: 0/1 labels for a ``label``
     competition, scores (higher = more anomalous) for a ``score`` one.
     """
-    sample = read_csv(paths.sample_csv, config.id_column)
+    sample = read_table(paths.sample_file, config.id_column)
     ids = preprocess.load_test_ids(paths, config)
     target = sample.columns[1]
     values = np.asarray(values).astype(int if config.submission == "label" else float)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from memdev import manifest
+from memdev import manifest, progress
 from memdev.config import Config
 from memdev.evaluation import metrics, threshold
 from memdev.features import preprocess
@@ -41,10 +41,9 @@ def run(config: Config, paths: Paths) -> None:
     manifest.verify(paths, [paths.memae(k) for k in range(count)])
     memaes = [MemAEDetector.load(paths.memae(k), config.memae, config.seed + k) for k in range(count)]
 
-    def progress(fold, held_out, oof):
-        log.info(f"finetune: fold {fold + 1}/{count} done ({len(held_out)} held-out rows)")
-
-    result = cross_validate(config, X, y, folds, memaes, progress)
+    with progress.stage("finetune", count) as bar:
+        result = cross_validate(config, X, y, folds, memaes,
+                                lambda fold, held_out, oof: bar.advance(1, f"{len(held_out)} held-out rows scored"))
     chosen, values = select(config, y, result.oof)
     summary = summarise(config, y, folds, result.oof[chosen], chosen, values)
     summary.stamp = stamps.of(config, paths)
@@ -156,8 +155,9 @@ def describe(config: Config, summary: CVSummary) -> str:
     """The CV table as ``make train`` prints it."""
     cut = summary.threshold
     lines = [f"cross-validation ({config.folds} folds, regime {config.regime}): model {summary.model}"]
-    for name, value in summary.candidates.items():
-        lines.append(f"  {name:<7} CV {config.metric} = {value:.4f}")
+    if summary.candidates:
+        values = ", ".join(f"{name} {value:.4f}" for name, value in summary.candidates.items())
+        lines.append(f"  CV {config.metric}: {values}")
     if summary.value is None:
         lines.append(f"  no labels: no CV metric; threshold from strategy {cut.strategy} = {cut.value:.6g} "
                      f"(calls {cut.rate:.1%} of training rows anomalous)")

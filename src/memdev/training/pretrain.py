@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from memdev import atomic, manifest
+from memdev import atomic, manifest, progress
 from memdev.config import Config
 from memdev.features import preprocess
 from memdev.models.memae import MemAEDetector, fit_detectors
@@ -27,21 +27,23 @@ from memdev.training import stamps
 log = logging.getLogger(__name__)
 
 
-def run(config: Config, paths: Paths, on_epoch: Callable | None = None) -> None:
-    """``on_epoch(epoch, logs)`` after every epoch of the MemAEs' training (:func:`~memdev.models.stacked.fit_stacked`)."""
+def run(config: Config, paths: Paths) -> None:
     stamps.check(config, paths, "pretrain")
     X, y, _ = preprocess.load_features(paths)
     folds = folds_io.assign(y, config)
     folds_io.save(paths, folds)
+    count = folds_io.count(folds)
     started = time.perf_counter()
-    detectors, _ = fit_memaes(config, X, y, folds, on_epoch)
-    seconds = time.perf_counter() - started
-    summary = []
-    for fold, detector in enumerate(detectors):
-        detector.save(paths.memae(fold))
-        manifest.record(paths, [paths.memae(fold)])
-        summary.append({"fold": fold, "rows": int(np.sum((folds != fold) & (y == 0))),
-                        "epochs": len(detector.history_["loss"]), "loss": float(detector.history_["loss"][-1])})
+    with progress.stage("pretrain", 1, f"{count} MemAEs, one per fold, trained together") as bar:
+        detectors, _ = fit_memaes(config, X, y, folds)
+        seconds = time.perf_counter() - started
+        summary = []
+        for fold, detector in enumerate(detectors):
+            detector.save(paths.memae(fold))
+            manifest.record(paths, [paths.memae(fold)])
+            summary.append({"fold": fold, "rows": int(np.sum((folds != fold) & (y == 0))),
+                            "epochs": len(detector.history_["loss"]), "loss": float(detector.history_["loss"][-1])})
+        bar.advance(1, f"{max(s['epochs'] for s in summary)} epochs")
     rows_seen = sum(s["rows"] * s["epochs"] for s in summary)
     stamp = {"config": config.digest(), "features": manifest.digest(paths, paths.x_train),
              "folds": summary, "seconds": seconds, "rows_per_second": rows_seen / max(seconds, 1e-9)}
@@ -55,8 +57,12 @@ def fit_memaes(config: Config, X: np.ndarray, y: np.ndarray, folds: np.ndarray,
 
     Fold k's MemAE has seed ``config.seed + k``. Returns the MemAEs in fold
     order and the same models stacked (for their views in one pass).
+    ``on_epoch(epoch, logs)`` after each epoch; by default each epoch moves
+    the open progress bar.
     """
     count = folds_io.count(folds)
     rows = [np.flatnonzero((folds != fold) & (y == 0)) for fold in range(count)]
     log.debug(f"pretrain: {count} MemAEs, trained together on {', '.join(str(len(r)) for r in rows)} rows")
-    return fit_detectors(X, rows, config.memae, [config.seed + fold for fold in range(count)], on_epoch)
+    epochs = config.memae.epochs
+    hook = on_epoch or (lambda epoch, logs: progress.epoch_done(epoch + 1, epochs, logs.get("loss")))
+    return fit_detectors(X, rows, config.memae, [config.seed + fold for fold in range(count)], hook)

@@ -2,7 +2,7 @@
 
 A study's name hashes everything that changes a trial's result (its
 identity): the whole config but the keys that change none, the search space,
-and train.csv's bytes. A config edit therefore starts a new study, whose trial
+and the train table's bytes. A config edit therefore starts a new study, whose trial
 0 is the edited config's own values, and the run says which study it added
 to and, for a new one, what changed since the last one.
 """
@@ -27,7 +27,7 @@ from memdev.paths import Paths
 log = logging.getLogger(__name__)
 
 # keys that change no trial's result: the reports' settings, and the ones that act only
-# through the features (train.csv's sha256 and the keys preprocess reads stand for those)
+# through the features (the train table's sha256 and the keys preprocess reads stand for those)
 UNHASHED = ("slug", "scorers", "group_column", "chunked_from_mb", "fit_rows")
 # how long a worker that joins a study waits for the worker creating it to enqueue trial 0
 CREATION_SECONDS = 10.0
@@ -38,7 +38,7 @@ def identity(config: Config, space: dict, paths: Paths) -> dict[str, Any]:
     """Everything that changes a trial's result: what a study's name hashes."""
     settings = {key: value for key, value in config.to_dict().items() if key not in UNHASHED}
     data = preprocess.load_info(paths).get("stamp", {})
-    return {"config": settings, "search space": space, "data": {"train.csv": data.get("train.csv", "")},
+    return {"config": settings, "search space": space, "data": {"train data": data.get("train", "")},
             "features config": data.get("config", "")}
 
 
@@ -93,7 +93,7 @@ def open_study(config: Config, space: dict, paths: Paths, url: str | None, first
         if _created(study):
             trials = len(study.trials)
             log.info(f"tune: resuming study {study_name} ({trials} trial{'' if trials == 1 else 's'} so far): "
-                     "the config, search space and train.csv are those it started with")
+                     "the config, search space and train data are those it started with")
             return study
         log.info(f"tune: study {study_name} was left without its trial 0; adding it")
     study.enqueue_trial(first, skip_if_exists=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import textwrap
 import warnings
 from copy import deepcopy
 from typing import Any
@@ -22,7 +23,7 @@ import keras
 import numpy as np
 import optuna
 
-from memdev import atomic
+from memdev import atomic, progress
 from memdev import config as config_io
 from memdev.config import OPTIMIZERS, Config
 from memdev.errors import MemdevError
@@ -150,12 +151,16 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
             done_folds.append(int(fold))
             done = np.isin(folds, done_folds)
             name, values = finetune.select(trial_config, y[done], {k: v[done] for k, v in oof.items()})
+            bar.advance(1, f"fold {fold + 1} scored, {config.metric} {values[name]:.4f} so far")
             trial.report(values[name], len(done_folds))
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
-        memaes, stacked = pretrain.fit_memaes(trial_config, X, y, folds)
-        result = finetune.cross_validate(trial_config, X, y, folds, memaes, report, stacked, cache)
+        # a trial's steps: the MemAEs and heads (all folds together), then each fold's scores
+        with progress.stage(f"trial {trial.number}", folds_io.count(folds) + 1, "step") as bar:
+            memaes, stacked = pretrain.fit_memaes(trial_config, X, y, folds)
+            bar.advance(1, "MemAEs trained")
+            result = finetune.cross_validate(trial_config, X, y, folds, memaes, report, stacked, cache)
         name, values = finetune.select(trial_config, y, result.oof)
         trial.set_user_attr("model", name)
         return values[name]
@@ -180,9 +185,21 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
     # workers that join one study at the same moment must not draw the same ones
     study.sampler = optuna.samplers.TPESampler(seed=config.seed + len(study.trials) + os.getpid())
     log.info(f"tune: {trials} more trial{'' if trials == 1 else 's'}")
-    study.optimize(objective_factory(config, X, y, folds, space), n_trials=trials, timeout=timeout,
-                   show_progress_bar=True, gc_after_trial=True)
+    # memdev's own bar, not Optuna's: the trial's bar nests inside it, and a log gets a line per trial
+    with progress.stage("tune", trials, "trial") as bar:
+        study.optimize(objective_factory(config, X, y, folds, space), n_trials=trials, timeout=timeout,
+                       gc_after_trial=True, callbacks=[lambda study, trial: bar.advance(1, trial_note(study, trial))])
     finish(study, config, paths)
+
+
+def trial_note(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> str:
+    """How a finished trial went, beside the best so far: the tuning bar's note."""
+    outcome = f"{trial.value:.4f}" if trial.value is not None else trial.state.name.lower()
+    try:
+        best = study.best_trial
+    except ValueError:  # no trial has completed yet
+        return f"#{trial.number} {outcome}"
+    return f"#{trial.number} {outcome}, best {best.value:.4f} (#{best.number})"
 
 
 def _get(config: Config, dotted: str):
@@ -197,17 +214,27 @@ def finish(study: optuna.Study, config: Config, paths: Paths) -> None:
         raise MemdevError(f"study {study.study_name}: no trial completed yet")
     best = study.best_trial
     log.info(f"tune: best trial #{best.number} CV {config.metric} = {best.value:.4f} (model {best.user_attrs.get('model')})")
-    for key, value in best.params.items():
-        log.info(f"  {key}: {value}")
+    log.info(describe_params(best.params))
     params = dict(best.params)
     record = {"study": study.study_name, "trial": best.number, "value": float(best.value),
               "metric": config.metric, "params": params}
     config_io.save_tuned(paths.best_params, record)
-    log.info(f"tune: wrote {paths.best_params}; `make train` and `make submit` now use it")
     if len(done) >= 2:
         importances = optuna.importance.get_param_importances(study)
-        log.info("tune: parameter importance: " + ", ".join(f"{k} {v:.2f}" for k, v in importances.items()))
+        log.info("tune: most important: " + ", ".join(f"{k} {v:.2f}" for k, v in list(importances.items())[:3]))
     plots(study, paths)
+    log.info(f"tune: wrote {paths.best_params} (`make train` and `make submit` now use it) "
+             f"and plots in {paths.reports}")
+
+
+def describe_params(params: dict[str, Any]) -> str:
+    """The parameters by section, in a few lines (``memae: memory_size=120, ...``)."""
+    sections: dict[str, list[str]] = {}
+    for dotted, value in params.items():
+        section, _, key = dotted.rpartition(".")
+        sections.setdefault(section, []).append(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}")
+    text = "; ".join(f"{section}: {', '.join(items)}" for section, items in sections.items())
+    return textwrap.fill(text, 100, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False)
 
 
 def plots(study: optuna.Study, paths: Paths) -> None:
@@ -233,4 +260,3 @@ def plots(study: optuna.Study, paths: Paths) -> None:
         with atomic.atomic_path(paths.reports / name) as tmp:
             figure.savefig(tmp, dpi=110)
         plt.close(figure)
-    log.info(f"tune: plots in {paths.reports}")

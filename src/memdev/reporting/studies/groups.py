@@ -20,7 +20,7 @@ from memdev.config import Config
 from memdev.errors import MemdevError
 from memdev.evaluation import threshold
 from memdev.evaluation.threshold import Threshold
-from memdev.ingest.tables import read_csv
+from memdev.ingest.tables import read_table
 from memdev.paths import Paths
 from memdev.reporting import plots
 from memdev.reporting.plots import COLORS
@@ -67,17 +67,17 @@ def run(config: Config, paths: Paths, column: str | None = None) -> list[Path]:
 
 def group_keys(config: Config, paths: Paths, column: str, rows: int) -> pd.Series:
     """Each training row's value of ``column`` (``(missing)`` where empty); one error when it cannot group."""
-    train = read_csv(paths.train_csv, config.id_column)
+    train = read_table(paths.train_file, config.id_column)
     if column not in train.columns:
         shown = ", ".join(map(str, train.columns[:12])) + (", ..." if len(train.columns) > 12 else "")
-        raise MemdevError(f"{paths.train_csv}: has no column {column!r} to group by (columns: {shown})")
+        raise MemdevError(f"{paths.train_file}: has no column {column!r} to group by (columns: {shown})")
     if len(train) != rows:
-        raise MemdevError(f"{paths.train_csv}: has {len(train)} rows but the features have {rows}; "
+        raise MemdevError(f"{paths.train_file}: has {len(train)} rows but the features have {rows}; "
                           f"run `make preprocess COMP={paths.slug}` again")
     values = train[column]
     distinct = values.nunique(dropna=True)
     if distinct > MAX_GROUPS:
-        raise MemdevError(f"{paths.train_csv}: column {column!r} has {distinct} distinct values; a group report "
+        raise MemdevError(f"{paths.train_file}: column {column!r} has {distinct} distinct values; a group report "
                           f"needs a column with at most {MAX_GROUPS} (a class, a source, a segment)")
     return values.astype(object).where(values.notna(), MISSING)
 

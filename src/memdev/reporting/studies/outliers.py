@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from memdev.config import Config
-from memdev.ingest.tables import read_csv
+from memdev.ingest.tables import read_table
 from memdev.paths import Paths
 from memdev.reporting import plots
 from memdev.reporting.plots import COLORS
@@ -57,10 +57,10 @@ def run(config: Config, paths: Paths, k: int = 20) -> list[Path]:
 
 
 def _train_table(config: Config, paths: Paths, rows: int) -> pd.DataFrame | None:
-    """train.csv, when it is there and has one row per feature row."""
-    if not paths.train_csv.exists():
+    """The train table, when it is there and has one row per feature row."""
+    if not paths.train_file.exists():
         return None
-    train = read_csv(paths.train_csv, config.id_column)
+    train = read_table(paths.train_file, config.id_column)
     return train if len(train) == rows else None
 
 

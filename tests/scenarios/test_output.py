@@ -1,0 +1,64 @@
+"""What a run prints when it is not at a terminal (CI, a log file): a line per fold, no bar redraws, no noise.
+
+The stages run as a user's ``make train tune submit`` runs them, through the
+CLI in a subprocess whose output goes to pipes, not a terminal.
+"""
+
+import re
+
+import pytest
+
+from conftest import memdev
+
+pytestmark = pytest.mark.slow
+
+NOISE = re.compile(r"Epoch \d|\d+/\d+ - \d+m?s|Warning|warn\(|oneDNN|cuda|absl|super\(\)\.__init__", re.I)
+# what goes to standard error: "<stage>: <unit> <done>/<total>[: note] [elapsed<left]"
+PROGRESS = re.compile(r"(\w+): (fold|trial) (\d+/\d+)(: .*)? \[[\d:]+<[\d:]+\]")
+
+
+def run(root, *args: str) -> tuple[list[str], list[str]]:
+    """Standard output's lines, and the progress lines on standard error (nothing else may be there)."""
+    result = memdev(root, *args)
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stdout + result.stderr  # no bar redraws
+    other = [line for line in result.stderr.splitlines() if not PROGRESS.fullmatch(line)]
+    assert not other, "\n".join(other)
+    return result.stdout.splitlines(), result.stderr.splitlines()
+
+
+def steps(err: list[str]) -> list[str]:
+    return [" ".join(PROGRESS.fullmatch(line).group(1, 2, 3)) for line in err]
+
+
+def test_train_tune_submit_print_a_line_per_fold_and_trial_and_keep_the_cv_table(tiny):
+    out, err = run(tiny.root, "train", "--comp", "tiny")
+    assert steps(err) == ["pretrain fold 1/2", "pretrain fold 2/2", "finetune fold 1/2", "finetune fold 2/2"]
+    assert re.fullmatch(r"pretrain: fold 1/2: 2 epochs, loss \S+ \[\d\d:\d\d<\d\d:\d\d\]", err[0])
+    assert out[0].startswith("preprocess: ") and out[1].startswith("pretrain: 2 MemAEs in")
+    assert out[2].startswith("cross-validation (2 folds, regime weak): model ")
+    assert "out-of-fold" in out[4] and out[-1].startswith("verdict: ")
+    lines = out + err
+
+    out, err = run(tiny.root, "tune", "--comp", "tiny", "--trials", "2")
+    assert steps(err) == ["tune trial 1/2", "tune trial 2/2"]
+    assert re.fullmatch(r"tune: trial 2/2: #1 (\d\.\d{4}|pruned), best \d\.\d{4} \(#\d\) \[\d\d:\d\d<00:00\]", err[1])
+    lines += out + err
+
+    for stage in ("train", "submit"):  # as `make submit` retrains with the tuned parameters first
+        out, err = run(tiny.root, stage, "--comp", tiny.slug)
+        lines += out + err
+    assert re.fullmatch(re.escape(str(tiny.submissions)) + r"/\S+\.csv", out[-1])  # still the last stdout line
+    assert steps(err) == ["submit fold 1/2", "submit fold 2/2"]
+
+    noise = [line for line in lines if NOISE.search(line)]
+    assert not noise, noise
+    # 2 x (preprocess, pretrain and its 2 folds, finetune's 2 folds and CV table of 19 lines),
+    # tune: 2 trials and 6 lines about the study; submit: 2 folds, 2 lines
+    assert len(lines) <= 62, f"{len(lines)} lines:\n" + "\n".join(lines)
+
+
+def test_verbose_brings_back_keras_epoch_lines(tiny):
+    out, err = run(tiny.root, "--verbose", "pretrain", "--comp", "tiny")
+    assert sum(line.startswith("Epoch ") for line in out) == 2 * 2  # 2 folds of 2 epochs
+    assert "pretrain: MemAE for fold 1/2" in out
