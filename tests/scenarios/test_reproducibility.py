@@ -1,6 +1,6 @@
 """Same config and seed on the same machine: the same submission bytes; stale models refused."""
 
-import json
+import dataclasses
 import shutil
 
 import numpy as np
@@ -58,14 +58,16 @@ def test_submit_refuses_models_built_for_other_features_or_config(tiny):  # noqa
 def test_every_candidate_can_be_submitted_from_the_saved_fold_models(tiny):  # noqa: F811
     from memdev import config
     from memdev.submission import submit
+    from memdev.training.summary import CVSummary
 
     _set(tiny, submission="score", stacking="auto")
     result = memdev(tiny.root, "train", "--comp", "tiny")
     assert result.returncode == 0, result.stderr
-    cv = json.loads(tiny.cv.read_text())
-    assert set(cv["candidates"]) == {"memae", "devnet", "gbm", "stack", "blend"}
+    cv = CVSummary.load(tiny)
+    assert set(cv.candidates) == {"memae", "devnet", "gbm", "stack", "blend", "iforest", "lof", "ensemble"}
     cfg = config.load(tiny.config)
     rows = len(pd.read_parquet(tiny.test_ids))
-    for name in cv["candidates"]:
-        scores = submit.test_scores(cfg, tiny, {**cv, "model": name})
+    ensemble = {"devnet": 0.5, "iforest": 0.3, "blend": 0.2}
+    for name in cv.candidates:
+        scores = submit.test_scores(cfg, tiny, dataclasses.replace(cv, model=name, weights=ensemble))
         assert scores.shape == (rows,) and np.all(np.isfinite(scores)), name

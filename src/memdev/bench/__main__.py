@@ -35,6 +35,7 @@ from pathlib import Path
 
 from memdev import runtime
 from memdev.bench import ablation, competition, pgserver, render, throughput, tuning
+from memdev.bench import seeds as bench_seeds
 from memdev.bench.runs import REPO
 
 COMPETITIONS = REPO.parent / "shared" / "competitions"
@@ -55,7 +56,10 @@ def parser() -> argparse.ArgumentParser:
                    help=f"with --tuning: the total trial budget per worker count, a multiple of 4 (default {tuning.TRIALS})")
     p.add_argument("--competitions", type=Path, default=COMPETITIONS, help="folder of <slug>.zip/.json/.solution.csv")
     p.add_argument("--out", type=Path, default=OUT, help="the report (default: BENCHMARKS.md)")
-    p.add_argument("--work", type=Path, help="keep the project roots here (default: a temporary folder, deleted)")
+    p.add_argument("--work", type=Path, help="keep the project roots here (default: a temporary folder, deleted); "
+                                             "a competition and seed already finished there is read back, not rerun")
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated config seeds: every competition runs once per "
+                                                    "seed (default 0,1,2); with --ablation too")
     return p
 
 
@@ -102,17 +106,21 @@ def command(args: argparse.Namespace) -> str:
         return "python -m memdev.bench --tuning" + comps + (f" --trials {args.trials}" if args.trials != tuning.TRIALS else "")
     if args.ablation:
         return "python -m memdev.bench --ablation" + comps
-    return "make bench" + (f" BENCH_COMPS={args.comps}" if args.comps else "")
+    seeds = f" --seeds {args.seeds}" if args.seeds != "0,1,2" else ""
+    return "make bench" + (f" BENCH_COMPS={args.comps}" if args.comps else "") + (f" (python -m memdev.bench{seeds})" if seeds else "")
 
 
 def bench_all(slugs: list[str], args: argparse.Namespace, work: Path, header: str) -> int:
     speed = throughput.measure()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    quoted = bench_seeds.published(args.competitions / "ANCHORS.md")
     done = []
     for number, slug in enumerate(slugs):
-        print(f"\n[{number + 1}/{len(slugs)}] {slug}", flush=True)
-        done.append(competition.run(slug, args.competitions, work / slug))
-        # after every competition, so a run cut short keeps what it measured
-        render.write_sections(args.out, render.bench_sections(done, slugs[number + 1:], speed, header))
+        for seed in seeds:
+            print(f"\n[{number + 1}/{len(slugs)}] {slug}, seed {seed}", flush=True)
+            done.append(competition.run(slug, args.competitions, work / slug / f"seed{seed}", seed))
+            # after every run, so a bench cut short keeps what it measured
+            render.write_sections(args.out, render.bench_sections(done, slugs[number + 1:], speed, header, seeds, quoted))
     print(f"\nwrote {args.out}", flush=True)
     return 0
 

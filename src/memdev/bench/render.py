@@ -16,6 +16,7 @@ from pathlib import Path
 
 from memdev import atomic
 from memdev.bench import ablation, results, throughput, tuning
+from memdev.bench import seeds as bench_seeds
 from memdev.bench.results import PRIVATE, PUBLIC, Model, Result
 from memdev.bench.throughput import Speed
 from memdev.bench.tuning import TuningRun
@@ -65,10 +66,17 @@ def run_header(command: str, started: datetime) -> str:
 # --------------------------------------------------------------------------- make bench
 
 
-def bench_sections(done: list[Result], pending: list[str], speed: Speed, header: str) -> str:
-    """What ``make bench`` writes: results, targets, how each competition was run, throughput."""
-    return "\n\n".join([results_section(done, pending, header), targets_section(done), runs_section(done),
-                        throughput_section(speed, done)])
+def bench_sections(done: list[Result], pending: list[str], speed: Speed, header: str, seeds: list[int] = (0,),
+                   anchors_md: dict | None = None) -> str:
+    """What ``make bench`` writes: results over seeds, candidates, what the MemAE adds, targets, runs, throughput."""
+    ok = [r for r in done if not r.error]
+    failed = [r for r in done if r.error]
+    first = [r for r in ok if r.seed == min(seeds)]  # one run per competition for the single-run tables
+    return "\n\n".join([
+        bench_seeds.results_section(ok, failed, pending, header, list(seeds), anchors_md or {}),
+        bench_seeds.candidates_section(ok), bench_seeds.contributions_section(ok),
+        bench_seeds.done_when_section(ok, anchors_md or {}), targets_section(first), runs_section(ok),
+        throughput_section(speed, first)])
 
 
 def results_section(done: list[Result], pending: list[str], header: str) -> str:
@@ -134,11 +142,13 @@ def runs_section(done: list[Result]) -> str:
              "In a fresh project root outside the repository (`Makefile` and `.venv` linked in):",
              "`make data COMP=<slug> ZIP=../shared/competitions/<slug>.zip`, then `metric` and `regime` set in",
              "`data/<slug>/config.yaml` from `<slug>.json` (the evaluation page) as a user would, then",
-             "`make train` and `make submit`. Package defaults otherwise: no tuning, seed 0, 5 folds.", "",
-             "| competition | regime | config edits | chosen model | its CV | anchor notes |", "|---|---|---|---|---|---|"]
+             "`make train` and `make submit`, once per seed. Package defaults otherwise: no tuning, 5 folds.", "",
+             "| competition | seed | regime | config edits | chosen model | its nested CV | anchor notes |",
+             "|---|---|---|---|---|---|---|"]
     for r in done:
         notes = "; ".join(f"{m.name} {m.note}" for m in r.anchors if m.note)
-        lines.append(f"| {r.slug} | {r.regime} | {', '.join(r.edits) or 'none'} | {r.chosen} | {num(r.cv)} | {notes} |")
+        chosen = r.chosen + (f" ({', '.join(f'{n} {w:.1f}' for n, w in r.weights.items())})" if r.weights else "")
+        lines.append(f"| {r.slug} | {r.seed} | {r.regime} | {', '.join(r.edits) or 'none'} | {chosen} | {num(r.cv)} | {notes} |")
     return "\n".join(lines)
 
 

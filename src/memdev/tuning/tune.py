@@ -1,7 +1,7 @@
 """The tune stage: Optuna searches memory size, optimizer and comparator threshold.
 
 A trial runs the same cross-validation as ``make train`` (same folds, same
-candidates) and returns the competition's metric on out-of-fold scores.
+candidates) and returns its nested CV, the number ``make train`` reports.
 Studies live in any Optuna storage (SQLite under data/<slug>/ by default);
 the study name hashes the search space, so re-running resumes it. The best
 parameters go to ``data/<slug>/best_params.yaml``, which ``make train`` uses.
@@ -111,16 +111,17 @@ def objective_factory(config: Config, X, y, folds):
 
         memaes = pretrain.fit_memaes(trial_config, X, y, folds)
         result = finetune.cross_validate(trial_config, X, y, folds, memaes, report)
-        name, values = finetune.select(trial_config, y, result.oof)
-        trial.set_user_attr("model", name)
-        return values[name]
+        summary, _ = finetune.summarise(trial_config, y, folds, result.oof)
+        trial.set_user_attr("model", summary.model)
+        return summary.value  # the nested CV, as `make train` reports it
 
     return objective
 
 
 def study_name(config: Config, space: dict) -> str:
+    # "objective": trials before it returned the optimistic CV, which is not comparable with the nested one
     text = json.dumps({"space": space, "regime": config.regime, "metric": config.metric,
-                       "folds": config.folds, "seed": config.seed}, sort_keys=True)
+                       "folds": config.folds, "seed": config.seed, "objective": "nested"}, sort_keys=True)
     return f"{config.slug}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
@@ -148,9 +149,10 @@ def storage(url: str | None, paths: Paths) -> optuna.storages.BaseStorage:
 
 def run(config: Config, paths: Paths, trials: int, timeout: float | None = None, storage_url: str | None = None) -> None:
     X, y, _ = preprocess.load_features(paths)
-    if not config.labeled or not np.any(y):
+    if not folds_io.supervised(config, y):
         raise MemdevError(
-            f"tuning needs labeled anomalies to score trials, and regime {config.regime!r} has none; "
+            f"tuning needs at least 2 labeled anomalies to score trials, and regime {config.regime!r} has "
+            f"{int(np.sum(y)) if config.labeled else 'none'}; "
             f"`make train` uses the defaults and the threshold strategy {config.threshold_strategy!r}"
         )
     space = search_space(config, y)
