@@ -21,11 +21,10 @@ SPEED = Speed(rows=100_000, features=100, predict_rows=1_000_000, train=150_000.
               config={"hidden": [64], "latent": 16, "memory_size": 50, "batch_size": 512})
 
 
-def thyroid(private: bool) -> Result:
-    return Result("thyroid", metric="average_precision", regime="weak", chosen="devnet", cv=0.9,
-                  models=[scored("pipeline", 0.82, 0.80 if private else None),
-                          scored("IsolationForest", 0.41, 0.40 if private else None),
-                          scored("HistGradientBoosting", 0.52, 0.50 if private else None)])
+def thyroid(seed: int, public: float) -> Result:
+    return Result("thyroid", metric="average_precision", regime="weak", chosen="devnet", cv=0.9, seed=seed,
+                  models=[scored("pipeline", public), scored("IsolationForest", 0.41),
+                          scored("HistGradientBoosting", 0.52)])
 
 
 def table_rows(text: str, heading: str) -> list[str]:
@@ -39,37 +38,24 @@ def test_met_says_by_how_much():
     assert render.met(None, 0.65) == "not run"
 
 
-def test_public_only_scores_render_without_a_private_column():
-    text = render.bench_sections([thyroid(private=False)], ["cardio"], SPEED, "header")
+def test_results_are_means_over_seeds_on_the_public_half_with_the_targets_and_throughput():
+    text = render.bench_sections([thyroid(0, 0.80), thyroid(1, 0.84)], ["cardio"], SPEED, "header", [0, 1])
     head, _, row, pending = table_rows(text, "## Results")
-    assert "private" not in head.lower() and "| public |" in head and "AUC-PR (public)" in head
-    assert row.startswith("| thyroid | average_precision | 0.8200 / 0.4100 / 0.5200 | 1.577 (HistGradientBoosting) |")
-    assert row.count("|") == head.count("|")
-    assert pending.startswith("| cardio | not run |") and pending.count("|") == head.count("|")
-    assert "Public half of each practice leaderboard" in text and "Private" not in text.split("## Targets")[0]
+    assert "private" not in head.lower() and "pipeline Public" in head
+    assert row.startswith("| thyroid | weak | average_precision | n/a | 0.8200 ± 0.0200 | 0.4100 ± 0.0000 | "
+                          "0.5200 ± 0.0000 | n/a | n/a | 0.5200 (HistGradientBoosting) |")
+    assert pending.startswith("| cardio | not run |")
+    # the single-run tables take the first seed's run
     assert ("| thyroid | average_precision | 0.977 (HistGradientBoosting) | 0.5200 (HistGradientBoosting) "
-            "| ≥ 0.97 | 0.8200 | missed by 0.1500 |") in text
-    assert "| bank-marketing | f1 | 0.641 (HistGradientBoosting) | n/a | ≥ 0.65 | n/a | not run |" in text
+            "| ≥ 0.97 | 0.8000 | missed by 0.1700 |") in text
+    assert "| `make train` on bank-marketing, seconds | n/a | < 120 | not run |" in text
     assert "| 150,000 | ≥ 100,000 | **met** |" in text and "missed: 50% of the target" in text
 
 
-def test_a_private_half_gets_its_own_column_but_the_comparisons_stay_public():
-    text = render.bench_sections([thyroid(private=True)], [], SPEED, "header")
-    head, _, row = table_rows(text, "## Results")
-    assert "| public | private | ÷ best anchor |" in head and row.count("|") == head.count("|")
-    assert "| 0.8200 / 0.4100 / 0.5200 | 0.8000 / 0.4000 / 0.5000 | 1.577 (HistGradientBoosting) |" in row
-    assert "| ≥ 0.97 | 0.8200 | missed by 0.1500 |" in text
-
-
-def test_a_failed_competition_or_a_missing_anchor_still_renders():
-    failed = Result("cardio", error="RuntimeError: make train failed | twice")
-    novelty = Result("mnist-novelty", metric="f1", models=[scored("pipeline", 0.6), scored("IsolationForest", 0.3)])
-    text = render.bench_sections([failed, novelty], [], SPEED, "header")
-    head, _, failed_row, novelty_row = table_rows(text, "## Results")
-    assert failed_row.startswith("| cardio | failed: RuntimeError: make train failed / twice |")
-    assert failed_row.count("|") == head.count("|")
-    assert "0.6000 / 0.3000 / n/a" in novelty_row and "2.000 (IsolationForest)" in novelty_row
-    assert "| `make train` on bank-marketing, seconds | n/a | < 120 | not run |" in text
+def test_a_failed_run_still_renders():
+    failed = Result("cardio", seed=1, error="RuntimeError: make train failed | twice")
+    text = render.bench_sections([thyroid(0, 0.8), failed], [], SPEED, "header")
+    assert "| cardio | seed 1 failed: RuntimeError: make train failed / twice |" in text
 
 
 def test_the_header_names_the_command_the_time_and_the_machine():
@@ -90,13 +76,16 @@ def test_sections_are_replaced_in_place_and_others_kept(tmp_path):
 
 
 def test_ablation_table_is_sorted_by_the_mean_and_marks_the_default():
-    table = {"latent": {"a": (0.5, 0.1), "b": (0.7, 0.1)}, "latent,error": {"a": (0.6, 0.1), "b": (0.8, 0.05)}}
-    text = render.ablation_section(table, "header", ["latent"])
-    assert text.startswith("## Head-input ablation\n\nheader\n")
-    rows = [line for line in text.splitlines() if line.startswith("| ") and "head.inputs" not in line]
-    assert rows[0] == "| latent,error | 0.6000 ± 0.100 | 0.8000 ± 0.050 | 0.7000 |"
-    assert rows[1].startswith("| **latent** (default) |")
-    assert "Best mean: `head.inputs: [latent, error]`." in text
+    table = {"features": {"a": (0.5, 0.1), "b": (0.7, 0.1)}, "features,error": {"a": (0.6, 0.1), "b": (0.8, 0.05)},
+             "C B + ensemble (the default)": {"a": (0.9, 0.0)}}
+    text = render.ablation_section(table, "header", ["features"], [0, 1, 2])
+    assert text.startswith("## Head-input ablation\n\nheader\n") and "config seeds 0, 1, 2" in text
+    head, menu = text.split("## Candidate menu ablation")
+    rows = [line for line in head.splitlines() if line.startswith("| ") and "| row |" not in line]
+    assert rows[0] == "| features,error | 0.6000 ± 0.1000 | 0.8000 ± 0.0500 | 0.7000 |"
+    assert rows[1].startswith("| **features** (default) |")
+    assert "Best mean: `head.inputs: [features, error]`." in head
+    assert "| C B + ensemble (the default) | 0.9000 ± 0.0000 | 0.9000 |" in menu
 
 
 def tuning_run(workers: int, seconds: float, numbers: list[int], pruned: int = 0, distinct: int = 8) -> TuningRun:

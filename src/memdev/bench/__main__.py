@@ -128,11 +128,16 @@ def bench_all(slugs: list[str], args: argparse.Namespace, work: Path, header: st
 def bench_ablation(slugs: list[str], args: argparse.Namespace, work: Path, header: str) -> int:
     from memdev.config import HeadConfig
 
+    seeds = [int(s) for s in args.seeds.split(",")]
     table: ablation.Table = {}
     for slug in slugs:
-        print(f"\nablation: {slug}", flush=True)
-        ablation.add(table, slug, ablation.measure(slug, args.competitions, work / slug))
-        render.write_sections(args.out, render.ablation_section(table, header, HeadConfig().inputs))
+        measured: dict[str, list[float]] = {}
+        for seed in seeds:
+            print(f"\nablation: {slug}, seed {seed}", flush=True)
+            for row, value in ablation.measure(slug, args.competitions, work / slug / f"seed{seed}", seed).items():
+                measured.setdefault(row, []).append(value)
+        ablation.add(table, slug, measured)
+        render.write_sections(args.out, render.ablation_section(table, header, HeadConfig().inputs, seeds))
     print(f"\nwrote {args.out}", flush=True)
     return 0
 

@@ -115,11 +115,14 @@ def honest(config: Config, name: str, ranks: dict[str, np.ndarray], y: np.ndarra
 
 
 def choose(config: Config, ranks: dict[str, np.ndarray], y: np.ndarray, folds: np.ndarray,
-           within: list[int]) -> tuple[Choice, dict[str, float]]:
-    """The procedure with the best :func:`honest` value on ``within``, fitted on all of it, and every value."""
+           within: list[int], ensemble: bool = True) -> tuple[Choice, dict[str, float]]:
+    """The procedure with the best :func:`honest` value on ``within``, fitted on all of it, and every value.
+
+    ``ensemble=False`` leaves the ensemble out of the menu (to measure what it adds).
+    """
     menu = [n for n in ranks if n != ENSEMBLE]
     members = [n for n in ranks if n not in DERIVED]
-    if config.stacking != "on" and len(members) >= 2 and len(within) >= 2:
+    if ensemble and config.stacking != "on" and len(members) >= 2 and len(within) >= 2:
         menu.append(ENSEMBLE)
     values = {name: honest(config, name, ranks, y, folds, within) for name in menu}
     best = "stack" if config.stacking == "on" and "stack" in values else max(values, key=values.get)
@@ -144,14 +147,15 @@ class Nested:
     metrics: dict[str, float]
 
 
-def nested(config: Config, y: np.ndarray, folds: np.ndarray, oof: dict[str, np.ndarray]) -> Nested:
+def nested(config: Config, y: np.ndarray, folds: np.ndarray, oof: dict[str, np.ndarray],
+           ensemble: bool = True) -> Nested:
     """For every fold k: choose on the other folds (:func:`choose`), apply to fold k; the metric of all that."""
     ranks = {name: fold_ranks(scores, folds) for name, scores in oof.items()}
     count = folds_io.count(folds)
     scores, labels = np.zeros(len(y)), np.zeros(len(y), dtype=np.int8)
     per_fold, chosen = [], []
     for k in range(count):
-        choice, _ = choose(config, ranks, y, folds, [f for f in range(count) if f != k])
+        choice, _ = choose(config, ranks, y, folds, [f for f in range(count) if f != k], ensemble)
         held, fit_rows = np.flatnonzero(folds == k), np.flatnonzero(folds != k)
         scores[held], labels[held] = apply(config, choice, ranks, y, fit_rows, held)
         per_fold.append(metrics.primary(config.metric, y[held], scores[held], labels[held]) if y[held].any() else None)
