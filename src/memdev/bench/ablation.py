@@ -47,8 +47,17 @@ def measure(slug: str, source: Path, root: Path, seed: int) -> dict[str, float]:
 
     Returns {row name: nested CV}; head rows are named by their inputs ("latent,error"),
     menus and single candidates by :data:`MENUS`' names and ``"fixed: <candidate>"``.
+    A finished measurement is saved in ``root/ablation.json`` and read back instead of run again.
     """
+    import json
+
     from threadpoolctl import threadpool_limits
+
+    from memdev import atomic
+
+    done = root / "ablation.json"
+    if done.exists():
+        return json.loads(done.read_text(encoding="utf-8"))
 
     from memdev import config as config_io
     from memdev.features import preprocess
@@ -69,6 +78,7 @@ def measure(slug: str, source: Path, root: Path, seed: int) -> dict[str, float]:
         out.update(menus(config, X, y, folds, memaes))
     for name, value in out.items():
         print(f"  {slug} seed {seed} {name}: nested CV {config.metric} {value:.4f}", flush=True)
+    atomic.write_text(done, json.dumps(out, indent=1))
     return out
 
 
