@@ -23,6 +23,17 @@ def test_a_public_only_solution_scores_the_public_half_and_renders_without_a_pri
     assert PRIVATE not in models[0].scores and models[0].value(PRIVATE) is None
     assert models[0].value(PUBLIC, "auc_roc") == 1.0
     speed = Speed(100, 10, 1000, 1.0, 1.0, {"hidden": [8], "latent": 2, "memory_size": 5, "batch_size": 4})
-    text = render.bench_sections([Result("toy", metric="average_precision", models=models)], [], speed, "header")
-    head = next(line for line in text.splitlines() if line.startswith("| competition | metric |"))
-    assert "private" not in head and "| toy | average_precision | 1.0000 / " in text
+    text = render.bench_sections([Result("toy", metric="average_precision", regime="weak", models=models)], [], speed,
+                                 "header")
+    head = next(line for line in text.splitlines() if line.startswith("| competition | regime |"))
+    assert "private" not in head.lower() and "| toy | weak | average_precision | n/a | 1.0000 ± 0.0000 | " in text
+
+
+def test_a_finished_run_is_saved_and_read_back_instead_of_run_again(tmp_path):
+    result = Result("toy", metric="f1", seed=2, weights={"gbm": 0.5, "devnet": 0.5},
+                    models=[Model("pipeline", tmp_path / "p.csv", 1.0, 0.1, 10.0, cv=0.7)],
+                    candidates=[Model("gbm", tmp_path / "g.csv", 0.0, 0.1, 0.0, cv=0.6)])
+    (tmp_path / "root").mkdir()
+    result.save(tmp_path / "root" / "result.json")
+    again = competition.run("toy", tmp_path / "nowhere", tmp_path / "root", seed=2)
+    assert again == result

@@ -1,5 +1,6 @@
 """memdev.bench.render: BENCHMARKS.md's sections from measured results (the runs themselves are `make bench`)."""
 
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -22,11 +23,10 @@ SPEED = Speed(rows=100_000, features=100, predict_rows=1_000_000, train=150_000.
               config={"hidden": [64], "latent": 16, "memory_size": 50, "batch_size": 512})
 
 
-def thyroid(private: bool) -> Result:
-    return Result("thyroid", metric="average_precision", regime="weak", chosen="devnet", cv=0.9,
-                  models=[scored("pipeline", 0.82, 0.80 if private else None),
-                          scored("IsolationForest", 0.41, 0.40 if private else None),
-                          scored("HistGradientBoosting", 0.52, 0.50 if private else None)])
+def thyroid(seed: int, public: float) -> Result:
+    return Result("thyroid", metric="average_precision", regime="weak", chosen="devnet", cv=0.9, seed=seed,
+                  models=[scored("pipeline", public), scored("IsolationForest", 0.41),
+                          scored("HistGradientBoosting", 0.52)])
 
 
 def table_rows(text: str, heading: str) -> list[str]:
@@ -40,37 +40,24 @@ def test_met_says_by_how_much():
     assert render.met(None, 0.65) == "not run"
 
 
-def test_public_only_scores_render_without_a_private_column():
-    text = render.bench_sections([thyroid(private=False)], ["cardio"], SPEED, "header")
+def test_results_are_means_over_seeds_on_the_public_half_with_the_targets_and_throughput():
+    text = render.bench_sections([thyroid(0, 0.80), thyroid(1, 0.84)], ["cardio"], SPEED, "header", [0, 1])
     head, _, row, pending = table_rows(text, "## Results")
-    assert "private" not in head.lower() and "| public |" in head and "AUC-PR (public)" in head
-    assert row.startswith("| thyroid | average_precision | 0.8200 / 0.4100 / 0.5200 | 1.577 (HistGradientBoosting) |")
-    assert row.count("|") == head.count("|")
-    assert pending.startswith("| cardio | not run |") and pending.count("|") == head.count("|")
-    assert "Public half of each practice leaderboard" in text and "Private" not in text.split("## Targets")[0]
+    assert "private" not in head.lower() and "pipeline Public" in head
+    assert row.startswith("| thyroid | weak | average_precision | n/a | 0.8200 ± 0.0200 | 0.4100 ± 0.0000 | "
+                          "0.5200 ± 0.0000 | n/a | n/a | 0.5200 (HistGradientBoosting) |")
+    assert pending.startswith("| cardio | not run |")
+    # the single-run tables take the first seed's run
     assert ("| thyroid | average_precision | 0.977 (HistGradientBoosting) | 0.5200 (HistGradientBoosting) "
-            "| ≥ 0.97 | 0.8200 | missed by 0.1500 |") in text
-    assert "| bank-marketing | f1 | 0.641 (HistGradientBoosting) | n/a | ≥ 0.65 | n/a | not run |" in text
+            "| ≥ 0.97 | 0.8000 | missed by 0.1700 |") in text
+    assert "| `make train` on bank-marketing, seconds | n/a | < 40 | not run |" in text
     assert "| 150,000 | ≥ 250,000 | missed: 60% of the target |" in text and "missed: 50% of the target" in text
 
 
-def test_a_private_half_gets_its_own_column_but_the_comparisons_stay_public():
-    text = render.bench_sections([thyroid(private=True)], [], SPEED, "header")
-    head, _, row = table_rows(text, "## Results")
-    assert "| public | private | ÷ best anchor |" in head and row.count("|") == head.count("|")
-    assert "| 0.8200 / 0.4100 / 0.5200 | 0.8000 / 0.4000 / 0.5000 | 1.577 (HistGradientBoosting) |" in row
-    assert "| ≥ 0.97 | 0.8200 | missed by 0.1500 |" in text
-
-
-def test_a_failed_competition_or_a_missing_anchor_still_renders():
-    failed = Result("cardio", error="RuntimeError: make train failed | twice")
-    novelty = Result("mnist-novelty", metric="f1", models=[scored("pipeline", 0.6), scored("IsolationForest", 0.3)])
-    text = render.bench_sections([failed, novelty], [], SPEED, "header")
-    head, _, failed_row, novelty_row = table_rows(text, "## Results")
-    assert failed_row.startswith("| cardio | failed: RuntimeError: make train failed / twice |")
-    assert failed_row.count("|") == head.count("|")
-    assert "0.6000 / 0.3000 / n/a" in novelty_row and "2.000 (IsolationForest)" in novelty_row
-    assert "| `make train` on bank-marketing, seconds | n/a | < 40 | not run |" in text
+def test_a_failed_run_still_renders():
+    failed = Result("cardio", seed=1, error="RuntimeError: make train failed | twice")
+    text = render.bench_sections([thyroid(0, 0.8), failed], [], SPEED, "header")
+    assert "| cardio | seed 1 failed: RuntimeError: make train failed / twice |" in text
 
 
 def test_the_header_names_the_command_the_time_and_the_machine():
@@ -103,24 +90,27 @@ def test_a_run_rewrites_the_introduction_and_drops_what_the_bench_did_not_write(
 
 def test_the_checked_in_benchmarks_md_is_all_the_bench_s(tmp_path):
     """Every section is one a run writes, the introduction is the bench's and points at the notes, and the ablation
-    section is exactly what the renderer makes of its own table: no sentence in it was added or left by hand."""
+    sections are exactly what the renderer makes of their own tables: no sentence in them was added or left by hand."""
     from memdev.config import HeadConfig
 
     text = (REPO / "BENCHMARKS.md").read_text()
     parts = render.sections(text)
     assert text.startswith(render.INTRO) and set(parts) - {""} <= set(render.HEADINGS)
     assert (REPO / render.NOTES).is_file() and f"]({render.NOTES})" in render.INTRO
-    ablation = parts["## Head-input ablation"].rstrip("\n")
-    rows = [line for line in ablation.splitlines() if line.startswith("| ") and "head.inputs" not in line]
-    slugs = next(line for line in ablation.splitlines() if line.startswith("| head.inputs")).split(" | ")[1:-1]
-    table = {}
-    for row in rows:
-        name, *cells, _ = [cell.strip() for cell in row.strip("|").split("|")]
-        table[name.replace("**", "").removesuffix(" (default)")] = {
-            slug: tuple(float(x) for x in cell.split(" ± ")) for slug, cell in zip(slugs, cells)}
+    if "## Head-input ablation" not in parts:
+        return
+    ablation = (parts["## Head-input ablation"] + "\n" + parts.get("## Candidate menu ablation", "")).rstrip("\n")
+    table, slugs = {}, []
+    for line in ablation.splitlines():
+        if line.startswith("| row |"):
+            slugs = line.split(" | ")[1:-1]
+        elif line.startswith("| ") and not line.startswith("|---"):
+            name, *cells, _ = [cell.strip() for cell in line.strip("|").split("|")]
+            table[name.replace("**", "").removesuffix(" (default)")] = {
+                slug: tuple(float(x) for x in cell.split(" ± ")) for slug, cell in zip(slugs, cells) if cell != "n/a"}
     header = ablation.splitlines()[2]
-    assert render.ablation_section(table, header, HeadConfig().inputs) == ablation
-    assert "chosen by the mean" not in text
+    seeds = [int(seed) for seed in re.search(r"config seeds ([0-9, ]+)\.", ablation).group(1).split(", ")]
+    assert render.ablation_section(table, header, HeadConfig().inputs, seeds) == ablation
 
 
 def test_cardio_s_blend_cv_is_quoted_once():
@@ -131,15 +121,18 @@ def test_cardio_s_blend_cv_is_quoted_once():
 
 
 def test_ablation_table_is_sorted_by_the_mean_and_marks_the_default():
-    table = {"latent": {"a": (0.5, 0.1), "b": (0.7, 0.1)}, "latent,error": {"a": (0.6, 0.1), "b": (0.8, 0.05)}}
-    text = render.ablation_section(table, "header", ["latent"])
-    assert text.startswith("## Head-input ablation\n\nheader\n")
-    rows = [line for line in text.splitlines() if line.startswith("| ") and "head.inputs" not in line]
-    assert rows[0] == "| latent,error | 0.6000 ± 0.100 | 0.8000 ± 0.050 | 0.7000 |"
-    assert rows[1].startswith("| **latent** (default) |")
-    assert "Best mean: `head.inputs: [latent, error]`. The default, `[latent]`, is not the best mean here" in text
-    assert "chosen by the mean" not in text
-    assert "is not the best mean" not in render.ablation_section(table, "header", ["latent", "error"])
+    table = {"features": {"a": (0.5, 0.1), "b": (0.7, 0.1)}, "features,error": {"a": (0.6, 0.1), "b": (0.8, 0.05)},
+             "C B + ensemble (the default)": {"a": (0.9, 0.0)}}
+    text = render.ablation_section(table, "header", ["features"], [0, 1, 2])
+    assert text.startswith("## Head-input ablation\n\nheader\n") and "config seeds 0, 1, 2" in text
+    head, menu = text.split("## Candidate menu ablation")
+    rows = [line for line in head.splitlines() if line.startswith("| ") and "| row |" not in line]
+    assert rows[0] == "| features,error | 0.6000 ± 0.1000 | 0.8000 ± 0.0500 | 0.7000 |"
+    assert rows[1].startswith("| **features** (default) |")
+    assert "Best mean: `head.inputs: [features, error]`." in head
+    assert "| C B + ensemble (the default) | 0.9000 ± 0.0000 | 0.9000 |" in menu
+    assert "is not the best mean" not in text
+    assert "The default, `[latent]`, is not the best mean here" in render.ablation_section(table, "h", ["latent"])
 
 
 def tuning_run(workers: int, seconds: float, numbers: list[int], pruned: int = 0, distinct: int = 8) -> TuningRun:

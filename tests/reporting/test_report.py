@@ -30,7 +30,7 @@ def test_labeled_report_draws_every_figure_and_links_them(tmp_path, figures, cap
     assert not list(paths.reports.glob(".*")), "no temporary files left behind"
 
     page = (paths.reports / "report.md").read_text()
-    assert metrics.table({f"{summary.model} (OOF)": summary.metrics}) in page
+    assert metrics.table({"nested CV": summary.metrics}) in page
     assert "verdict: " + metrics.verdict(summary.metrics) in page
     for name, value in summary.candidates.items():
         assert f"| {name} | {value:.4f} |" in page

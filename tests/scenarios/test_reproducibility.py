@@ -64,9 +64,10 @@ def test_every_candidate_can_be_submitted_from_the_saved_fold_models(tiny):  # n
     result = memdev(tiny.root, "train", "--comp", "tiny")
     assert result.returncode == 0, result.stderr
     cv = CVSummary.load(tiny)
-    assert set(cv.candidates) == {"memae", "devnet", "gbm", "stack", "blend"}
+    assert set(cv.candidates) == {"memae", "devnet", "gbm", "stack", "blend", "iforest", "lof", "ensemble"}
     cfg = config.load(tiny.config)
     rows = len(pd.read_parquet(tiny.test_ids))
+    ensemble = {"devnet": 0.5, "iforest": 0.3, "blend": 0.2}
     for name in cv.candidates:
-        scores = submit.test_scores(cfg, tiny, dataclasses.replace(cv, model=name))
+        scores = submit.test_scores(cfg, tiny, dataclasses.replace(cv, model=name, weights=ensemble))
         assert scores.shape == (rows,) and np.all(np.isfinite(scores)), name

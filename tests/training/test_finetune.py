@@ -5,16 +5,19 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from conftest import fast_config, gaussian_rows
+from memdev.models import candidates
 from memdev.training import finetune, pretrain
 from memdev.training import folds as folds_io
 
 
 def test_candidates_depend_on_the_labels_and_the_stacking_switch():
-    y = np.r_[0, 0, 1]
-    assert finetune.candidates(fast_config(stacking="auto"), y) == ["memae", "devnet", "gbm", "stack", "blend"]
-    assert finetune.candidates(fast_config(stacking="off"), y) == ["memae", "devnet"]
-    assert finetune.candidates(fast_config(regime="novelty", target_column=None), np.zeros(3)) == ["memae"]
-    assert finetune.candidates(fast_config(), np.zeros(3)) == ["memae"]  # labeled regime, but no 1 in these rows
+    y = np.r_[0, 0, 1, 1]
+    assert finetune.candidates(fast_config(stacking="auto"), y) == [
+        "memae", "devnet", "gbm", "stack", "blend", "iforest", "lof"]
+    assert finetune.candidates(fast_config(stacking="off"), y) == ["memae", "devnet", "iforest", "lof"]
+    label_free = ["memae", "iforest", "lof"]
+    assert finetune.candidates(fast_config(regime="novelty", target_column=None), np.zeros(3)) == label_free
+    assert finetune.candidates(fast_config(), np.r_[0, 0, 1]) == label_free  # labeled, but one anomaly
 
 
 def test_select_picks_the_candidate_with_the_best_cv_metric():
@@ -24,7 +27,32 @@ def test_select_picks_the_candidate_with_the_best_cv_metric():
     chosen, values = finetune.select(fast_config(stacking="auto"), y, oof)
     assert chosen == "devnet" and values["devnet"] == 1.0 and set(values) == set(oof)
     assert finetune.select(fast_config(stacking="on"), y, oof)[0] == "stack"
-    assert finetune.select(fast_config(regime="novelty", target_column=None), y, oof) == ("memae", {})
+    assert finetune.select(fast_config(regime="novelty", target_column=None), y, oof) == ("iforest", {})
+
+
+def summarised(config, y, oof):
+    return finetune.summarise(config, y, folds_io.assign(y, config), oof)[0]
+
+
+def test_the_reported_cv_is_the_nested_one_with_the_optimistic_one_beside_it():
+    rng = np.random.default_rng(1)
+    y = (np.arange(500) % 10 == 0).astype(int)
+    oof = {"gbm": y + rng.normal(0, 0.7, 500), "memae": rng.random(500), "devnet": y * 0.5 + rng.random(500)}
+    summary = summarised(fast_config(folds=5, stacking="auto"), y, oof)
+    assert summary.value <= summary.optimistic and len(summary.per_fold) == len(summary.chosen_per_fold) == 5
+    assert summary.metrics["f1"] == summary.value  # the table and the verdict are the nested predictions'
+    text = finetune.describe(fast_config(folds=5), summary)
+    assert f"nested CV f1 = {summary.value:.4f}" in text and f"optimistic CV f1 = {summary.optimistic:.4f}" in text
+    assert "verdict (nested CV): " in text
+
+
+def test_one_labeled_anomaly_submits_the_label_free_choice_with_a_threshold_that_needs_no_labels():
+    rng = np.random.default_rng(2)
+    y = np.r_[1, np.zeros(99)].astype(int)
+    oof = {name: rng.random(100) for name in ("memae", "iforest", "lof")}
+    summary = summarised(fast_config(), y, oof)
+    assert (summary.model, summary.value, summary.threshold.strategy) == ("iforest", None, "quantile")
+    assert "IsolationForest" in finetune.describe(fast_config(), summary)
 
 
 class Memoriser(ClassifierMixin, BaseEstimator):
@@ -55,7 +83,8 @@ def test_cross_validate_never_shows_a_fold_its_held_out_rows(monkeypatch):
         heads["rows"] = rows
         return real_heads(memaes, X, rows, labels, *args)
 
-    monkeypatch.setattr(finetune, "boosted", lambda seed: Memoriser())
+    monkeypatch.setattr(finetune, "boosted", lambda seed: Memoriser())  # the stack
+    monkeypatch.setattr(candidates, "boosted", lambda seed: Memoriser())  # gbm
     monkeypatch.setattr(finetune, "fit_heads", recording_heads)
     memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
     seen = []
@@ -68,28 +97,29 @@ def test_cross_validate_never_shows_a_fold_its_held_out_rows(monkeypatch):
         assert (models.gbm.predict_proba(X[held])[:, 1] == 0.5).all()  # never seen
         train = np.flatnonzero(folds != fold)
         np.testing.assert_array_equal(models.gbm.predict_proba(X[train])[:, 1], y[train])  # it does memorise
-    assert (result.oof["gbm"] == 0.5).all() and set(result.oof) == {"memae", "devnet", "gbm", "stack", "blend"}
+    assert (result.oof["gbm"] == 0.5).all() and (result.oof["stack"] == 0.5).all()
+    assert set(result.oof) == {"memae", "devnet", "gbm", "stack", "blend", "iforest", "lof"}
 
 
-def test_cross_validation_fits_gbm_once_per_fold_across_calls_sharing_a_cache(monkeypatch):
-    from conftest import gaussian_rows
-    from memdev.training import folds as folds_io
-    from memdev.training import pretrain
-
+def test_cross_validation_fits_what_no_tuned_parameter_changes_once_per_fold_across_calls_sharing_a_cache(monkeypatch):
     X = gaussian_rows(120, features=4)
     y = (np.arange(120) % 8 == 0).astype(int)
     X[y == 1] += 2.0
     config = fast_config(stacking="auto", folds=2)
     folds = folds_io.assign(y, config)
     memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
-    fitted = []
-    real = finetune.boosted
-    monkeypatch.setattr(finetune, "boosted", lambda seed: fitted.append(seed) or real(seed))
+    fitted, detectors = [], []
+    real, real_detectors = finetune.boosted, candidates.detectors
+    monkeypatch.setattr(finetune, "boosted", lambda seed: fitted.append("stack") or real(seed))
+    monkeypatch.setattr(candidates, "boosted", lambda seed: fitted.append("gbm") or real(seed))
+    monkeypatch.setattr(candidates, "detectors", lambda seed: detectors.append(seed) or real_detectors(seed))
     cache, reported = {}, []
     first = finetune.cross_validate(config, X, y, folds, memaes, lambda *args: reported.append(args[0]), stacked, cache)
-    assert len(fitted) == 4 and reported == [0, 1]  # gbm and stack per fold; on_fold after each fold
+    assert sorted(fitted) == ["gbm", "gbm", "stack", "stack"] and reported == [0, 1]  # per fold; on_fold after each
+    assert len(detectors) == 4  # iforest and lof per fold
     again = finetune.cross_validate(config.with_params({"head.units": 4}), X, y, folds, memaes, cache=cache)
-    assert len(fitted) == 6  # only the stack again: gbm came from the cache
-    np.testing.assert_array_equal(first.oof["gbm"], again.oof["gbm"])
-    assert set(first.oof) == {"memae", "devnet", "gbm", "stack", "blend"}
-    assert all(models.gbm is not None and models.stack is not None for models in again.folds)
+    assert fitted.count("stack") == 4 and fitted.count("gbm") == 2 and len(detectors) == 4  # the rest: from the cache
+    for name in ("gbm", "iforest", "lof"):
+        np.testing.assert_array_equal(first.oof[name], again.oof[name])
+    assert set(first.oof) == {"memae", "devnet", "gbm", "stack", "blend", "iforest", "lof"}
+    assert all(m.gbm is not None and m.stack is not None and m.lof is not None for m in again.folds)

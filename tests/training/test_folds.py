@@ -14,7 +14,23 @@ def test_folds_are_stratified_when_there_are_labels():
     np.testing.assert_array_equal(folds, folds_io.assign(y, fast_config(folds=5)))  # seeded
 
 
-def test_folds_without_enough_labels_are_plain_kfold():
+def test_fewer_labeled_anomalies_than_folds_get_one_stratified_fold_per_anomaly(caplog):
+    y = np.r_[np.ones(3), np.zeros(97)].astype(int)
+    folds = folds_io.assign(y, fast_config(folds=5))
+    assert folds_io.count(folds) == 3
+    assert [int(y[folds == k].sum()) for k in range(3)] == [1, 1, 1]  # every training fold keeps two
+    assert "only 3 labeled anomalies: cross-validating with 3 stratified folds instead of 5" in caplog.text
+    assert folds_io.supervised(fast_config(), y)
+
+
+def test_one_labeled_anomaly_is_too_few_for_a_supervised_model(caplog):
+    y = np.r_[np.ones(1), np.zeros(99)].astype(int)
+    folds = folds_io.assign(y, fast_config(folds=5))
+    assert folds_io.count(folds) == 5 and not folds_io.supervised(fast_config(), y)
+    assert "1 labeled anomaly: too few to cross-validate a supervised model" in caplog.text
+
+
+def test_folds_without_labels_are_plain_kfold():
     y = np.zeros(20, dtype=int)
     folds = folds_io.assign(y, fast_config(folds=4, regime="novelty", target_column=None))
     assert np.bincount(folds).tolist() == [5, 5, 5, 5]

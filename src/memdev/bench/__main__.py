@@ -39,6 +39,7 @@ from pathlib import Path
 
 from memdev import runtime
 from memdev.bench import ablation, competition, pgserver, render, speed, throughput, tuning
+from memdev.bench import seeds as bench_seeds
 from memdev.bench.runs import REPO
 
 COMPETITIONS = REPO.parent / "shared" / "competitions"
@@ -65,7 +66,10 @@ def parser() -> argparse.ArgumentParser:
                         f"with --speed: TRIALS of `make tune` (default {speed.TRIALS})")
     p.add_argument("--competitions", type=Path, default=COMPETITIONS, help="folder of <slug>.zip/.json/.solution.csv")
     p.add_argument("--out", type=Path, default=OUT, help="the report (default: BENCHMARKS.md)")
-    p.add_argument("--work", type=Path, help="keep the project roots here (default: a temporary folder, deleted)")
+    p.add_argument("--work", type=Path, help="keep the project roots here (default: a temporary folder, deleted); "
+                                             "a competition and seed already finished there is read back, not rerun")
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated config seeds: every competition runs once per "
+                                                    "seed (default 0,1,2); with --ablation too")
     return p
 
 
@@ -125,17 +129,21 @@ def command(args: argparse.Namespace) -> str:
         return f"python -m memdev.bench --speed --baseline {args.baseline}" + comps + trials
     if args.ablation:
         return "python -m memdev.bench --ablation" + comps
-    return "make bench" + (f" BENCH_COMPS={args.comps}" if args.comps else "")
+    seeds = f" --seeds {args.seeds}" if args.seeds != "0,1,2" else ""
+    return "make bench" + (f" BENCH_COMPS={args.comps}" if args.comps else "") + (f" (python -m memdev.bench{seeds})" if seeds else "")
 
 
 def bench_all(slugs: list[str], args: argparse.Namespace, work: Path, header: str) -> int:
     speed = throughput.measure()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    quoted = bench_seeds.published(args.competitions / "ANCHORS.md")
     done = []
     for number, slug in enumerate(slugs):
-        print(f"\n[{number + 1}/{len(slugs)}] {slug}", flush=True)
-        done.append(competition.run(slug, args.competitions, work / slug))
-        # after every competition, so a run cut short keeps what it measured
-        render.write_sections(args.out, render.bench_sections(done, slugs[number + 1:], speed, header))
+        for seed in seeds:
+            print(f"\n[{number + 1}/{len(slugs)}] {slug}, seed {seed}", flush=True)
+            done.append(competition.run(slug, args.competitions, work / slug / f"seed{seed}", seed))
+            # after every run, so a bench cut short keeps what it measured
+            render.write_sections(args.out, render.bench_sections(done, slugs[number + 1:], speed, header, seeds, quoted))
     print(f"\nwrote {args.out}", flush=True)
     return 0
 
@@ -143,11 +151,16 @@ def bench_all(slugs: list[str], args: argparse.Namespace, work: Path, header: st
 def bench_ablation(slugs: list[str], args: argparse.Namespace, work: Path, header: str) -> int:
     from memdev.config import HeadConfig
 
+    seeds = [int(s) for s in args.seeds.split(",")]
     table: ablation.Table = {}
     for slug in slugs:
-        print(f"\nablation: {slug}", flush=True)
-        ablation.add(table, slug, ablation.measure(slug, args.competitions, work / slug))
-        render.write_sections(args.out, render.ablation_section(table, header, HeadConfig().inputs))
+        measured: dict[str, list[float]] = {}
+        for seed in seeds:
+            print(f"\nablation: {slug}, seed {seed}", flush=True)
+            for row, value in ablation.measure(slug, args.competitions, work / slug / f"seed{seed}", seed).items():
+                measured.setdefault(row, []).append(value)
+        ablation.add(table, slug, measured)
+        render.write_sections(args.out, render.ablation_section(table, header, HeadConfig().inputs, seeds))
     print(f"\nwrote {args.out}", flush=True)
     return 0
 

@@ -1,6 +1,16 @@
-"""Head-input ablation: CV of the DevNet head with each subset of its inputs (``head.inputs``).
+"""Ablations on nested CV: the DevNet head's inputs (``head.inputs``), and the candidate menu.
 
-Cross-validation of train.csv only; test labels are never read.
+Cross-validation of train.csv only; test labels are never read. Every row of
+one competition and seed uses the same folds and the same MemAE per fold.
+
+* Head inputs: the ``devnet`` candidate alone with all four inputs, the
+  features alone and with each MemAE view, and the three MemAE views without
+  the features; its nested CV (the cut chosen without each
+  fold, on the metrics that need one).
+* Candidates: the nested CV of the selection with today's menu (memae,
+  devnet, gbm, stack, blend), with IsolationForest and LOF added, with the
+  rank ensemble added, and with the label-free scores as two more stack
+  columns (``stack_lf``), beside each candidate alone.
 """
 
 from __future__ import annotations
@@ -9,58 +19,136 @@ from pathlib import Path
 
 import numpy as np
 
-from memdev.bench.runs import make, prepare
+from memdev.bench.runs import edit_config, make, prepare
 from memdev.config import HEAD_INPUTS
 
-COMPETITIONS = ("thyroid", "mammography", "bank-marketing")
+COMPETITIONS = ("thyroid", "mammography", "satellite", "bank-marketing-weak", "bank-marketing", "cardio")
+HEAD_COMPETITIONS = ("thyroid", "mammography", "satellite", "bank-marketing-weak", "bank-marketing")
+TODAY = ("memae", "devnet", "gbm", "stack", "blend")
+MENUS = {  # name: (candidates, ensemble in the menu)
+    "A memae, devnet, gbm, stack, blend": (TODAY, False),
+    "B A + iforest, lof": (TODAY + ("iforest", "lof"), False),
+    "C B + ensemble (the default)": (TODAY + ("iforest", "lof"), True),
+    "D C with stack_lf for stack": (("memae", "devnet", "gbm", "stack_lf", "blend", "iforest", "lof"), True),
+}
 
-# {"latent,error": {slug: (CV metric, std over folds)}}
+# {"latent,error": {slug: (nested CV, std over seeds)}}
 Table = dict[str, dict[str, tuple[float, float]]]
 
 
 def subsets() -> list[list[str]]:
-    """All the head's inputs, each one left out, and each one alone."""
-    full = list(HEAD_INPUTS)
-    return [full] + [[v for v in full if v != left_out] for left_out in full] + [[v] for v in full]
+    """All four inputs, the features alone and with each MemAE view, and the MemAE's views without the features."""
+    views = [v for v in HEAD_INPUTS if v != "features"]
+    return [list(HEAD_INPUTS), ["features"]] + [["features", v] for v in views] + [views]
 
 
-def measure(slug: str, source: Path, root: Path) -> dict[str, tuple[float, float]]:
-    """CV of the devnet candidate on ``slug`` for every subset of :func:`subsets`.
+def measure(slug: str, source: Path, root: Path, seed: int) -> dict[str, float]:
+    """Nested CV of every head-input subset (head competitions) and every menu of :data:`MENUS` on ``slug``.
 
-    One MemAE per fold is pretrained once; every subset fits its heads on those
-    same encoders and folds. Returns {"latent,error": (CV metric, std over folds)}.
+    Returns {row name: nested CV}; head rows are named by their inputs ("latent,error"),
+    menus and single candidates by :data:`MENUS`' names and ``"fixed: <candidate>"``.
+    A finished measurement is saved in ``root/ablation.json`` and read back instead of run again.
     """
+    import json
+
+    from threadpoolctl import threadpool_limits
+
+    from memdev import atomic
+
+    done = root / "ablation.json"
+    if done.exists():
+        return json.loads(done.read_text(encoding="utf-8"))
+
     from memdev import config as config_io
     from memdev.features import preprocess
     from memdev.paths import Paths
-    from memdev.training import finetune, pretrain
     from memdev.training import folds as folds_io
+    from memdev.training import pretrain
 
     prepare(slug, source, root)
-    make(root, "preprocess", slug)
     paths = Paths(slug, root)
-    config = config_io.load(paths.config).with_params({"stacking": "off"})
+    edit_config(paths.config, {"seed": seed})
+    make(root, "preprocess", slug)
+    config = config_io.load(paths.config)
     X, y, _ = preprocess.load_features(paths)
     folds = folds_io.assign(y, config)
-    memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
-    out = {}
-    for subset in subsets():
-        trial = config.with_params({"head.inputs": subset})
-        oof = finetune.cross_validate(trial, X, y, folds, memaes, stacked=stacked).oof["devnet"]
-        per_fold = np.std([finetune.cv_score(trial, y[folds == k], oof[folds == k]) for k in range(folds_io.count(folds))])
-        name = ",".join(subset)
-        out[name] = (finetune.cv_score(trial, y, oof), float(per_fold))
-        print(f"  {slug} head.inputs={subset}: CV {config.metric} {out[name][0]:.4f} (fold std {per_fold:.4f})", flush=True)
+    with threadpool_limits(limits=1):  # OpenMP boosters on a shared 2-core machine: one thread is faster
+        memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
+        out = heads(config, X, y, folds, memaes, stacked) if slug in HEAD_COMPETITIONS else {}
+        out.update(menus(config, X, y, folds, memaes, stacked))
+    for name, value in out.items():
+        print(f"  {slug} seed {seed} {name}: nested CV {config.metric} {value:.4f}", flush=True)
+    atomic.write_text(done, json.dumps(out, indent=1))
     return out
 
 
-def add(table: Table, slug: str, measured: dict[str, tuple[float, float]]) -> None:
-    """Put one competition's :func:`measure` into ``table`` as a column."""
-    for subset, value in measured.items():
-        table.setdefault(subset, {})[slug] = value
+def heads(config, X, y, folds, memaes, stacked) -> dict[str, float]:
+    from memdev.models.candidates import FoldModels
+    from memdev.models.devnet import fit_heads
+    from memdev.training import selection
+
+    train = [np.flatnonzero(folds != fold) for fold in range(len(memaes))]
+    out = {}
+    for subset in subsets():
+        trial = config.with_params({"head.inputs": subset})
+        models, _ = fit_heads(memaes, X, train, [y[rows] for rows in train], trial.head, trial.seed, stacked)
+        oof = np.zeros(len(y))
+        for fold, (memae, head) in enumerate(zip(memaes, models)):
+            held = np.flatnonzero(folds == fold)
+            oof[held] = FoldModels(memae, head).score(X, ["devnet"], held)["devnet"]
+        out[",".join(subset)] = selection.nested(trial, y, folds, {"devnet": oof}).value
+    return out
+
+
+def menus(config, X, y, folds, memaes, stacked) -> dict[str, float]:
+    from memdev.training import finetune, selection
+
+    config = config.with_params({"stacking": "auto"})
+    result = finetune.cross_validate(config, X, y, folds, memaes, stacked=stacked)
+    oof = dict(result.oof)
+    oof["stack_lf"] = stack_lf(config, X, y, folds, memaes, result.folds)
+    out = {name: selection.nested(config, y, folds, {n: oof[n] for n in names}, ensemble).value
+           for name, (names, ensemble) in MENUS.items()}
+    out.update({f"fixed: {name}": selection.nested(config, y, folds, {name: scores}).value for name, scores in oof.items()})
+    return out
+
+
+def stack_lf(config, X, y, folds, memaes, fitted) -> np.ndarray:
+    """Out-of-fold scores of the stack with the IsolationForest and LOF scores as two more columns.
+
+    A training row's LOF score leaves the row itself out (``negative_outlier_factor_``) where LOF holds it.
+    """
+    from memdev.models.candidates import LOF_ROWS, boosted, normal_rows, stack_inputs
+
+    oof = np.zeros(len(y))
+    for fold, (memae, models) in enumerate(zip(memaes, fitted)):
+        train, held = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
+
+        def columns(rows, in_fit=None):
+            lof = -models.lof.score_samples(X[rows])
+            if in_fit is not None:
+                lof[in_fit[0]] = -models.lof.negative_outlier_factor_[in_fit[1]]
+            detectors = np.c_[-models.iforest.score_samples(X[rows]), lof]
+            return np.c_[stack_inputs(X[rows], memae.features(X, rows, ("latent", "error"))), detectors]
+
+        normal = normal_rows(y[train], train, len(X))
+        if len(normal) > LOF_ROWS:  # the rows LOF was fitted on, as FoldModels drew them
+            normal = np.sort(np.random.default_rng(config.seed).choice(normal, LOF_ROWS, replace=False))
+        position = {row: i for i, row in enumerate(normal)}
+        mine = [(i, position[row]) for i, row in enumerate(train) if row in position]
+        in_fit = (np.array([i for i, _ in mine]), np.array([j for _, j in mine]))
+        model = boosted(config.seed).fit(columns(train, in_fit), y[train])
+        oof[held] = model.predict_proba(columns(held))[:, 1]
+    return oof
+
+
+def add(table: Table, slug: str, measured: dict[str, list[float]]) -> None:
+    """Put one competition's measurements (a value per seed) into ``table`` as a column."""
+    for row, values in measured.items():
+        table.setdefault(row, {})[slug] = (float(np.mean(values)), float(np.std(values)))
 
 
 def means(table: Table) -> dict[str, float]:
-    """Each subset's mean CV over the competitions, best first."""
+    """Each row's mean over the competitions, best first."""
     mean = {inputs: float(np.mean([value for value, _ in row.values()])) for inputs, row in table.items()}
     return dict(sorted(mean.items(), key=lambda item: -item[1]))

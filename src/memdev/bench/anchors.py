@@ -1,6 +1,8 @@
-"""The anchors beside the pipeline: IsolationForest and HistGradientBoosting.
+"""The anchors beside the pipeline: IsolationForest, HistGradientBoosting, and LightGBM and CatBoost.
 
-Fitted in this process on the pipeline's own preprocessed matrices, labels and
+LightGBM and CatBoost are optional benchmark dependencies
+(``pip install -r requirements-bench.txt``): skipped, with a note, where they
+are not installed. Every anchor runs at its library defaults. Fitted in this process on the pipeline's own preprocessed matrices, labels and
 CV folds; each writes a submission the way ``make submit`` does
 (:func:`memdev.submission.submit.build`), so the leaderboard scores all of them alike.
 """
@@ -42,6 +44,7 @@ def anchors(root: Path, slug: str) -> list[Model]:
     models = [("IsolationForest", IsolationForest(random_state=config.seed), "score_samples", -1)]
     if config.labeled:
         models.append(("HistGradientBoosting", HistGradientBoostingClassifier(random_state=config.seed), "predict_proba", 1))
+        models += [(name, model, "predict_proba", 1) for name, model in optional(config.seed)]
     out = []
     with threadpool_limits(limits=1):
         for name, model, method, sign in models:
@@ -60,6 +63,29 @@ def anchors(root: Path, slug: str) -> list[Model]:
             atomic.write_text(csv, submit.build(config, paths, scores).to_csv(index=False, lineterminator="\n"))
             out.append(Model(name, csv, trained - started, predicted - trained, peak, note))
             print(f"  {name}: fit {trained - started:.2f}s, predict {predicted - trained:.2f}s {note}", flush=True)
+    return out
+
+
+OPTIONAL = ("LightGBM", "CatBoost")
+
+
+def optional(seed: int) -> list[tuple[str, object]]:
+    """LightGBM and CatBoost at their defaults (one thread), those that are installed."""
+    import importlib.util
+
+    out = []
+    if importlib.util.find_spec("lightgbm"):
+        import lightgbm
+
+        out.append(("LightGBM", lightgbm.LGBMClassifier(random_state=seed, n_jobs=1, verbose=-1)))
+    if importlib.util.find_spec("catboost"):
+        import catboost
+
+        out.append(("CatBoost", catboost.CatBoostClassifier(random_seed=seed, thread_count=1, verbose=0,
+                                                           allow_writing_files=False)))
+    missing = [name for name in OPTIONAL if name not in dict(out)]
+    if missing:
+        print(f"  skipped {', '.join(missing)}: not installed (pip install -r requirements-bench.txt)", flush=True)
     return out
 
 

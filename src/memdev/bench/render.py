@@ -20,7 +20,8 @@ from pathlib import Path
 
 from memdev import atomic
 from memdev.bench import ablation, results, speed, throughput, tuning
-from memdev.bench.results import PRIVATE, PUBLIC, Model, Result
+from memdev.bench import seeds as bench_seeds
+from memdev.bench.results import PUBLIC, Result
 from memdev.bench.speed import Comparison
 from memdev.bench.throughput import Speed
 from memdev.bench.tuning import TuningRun
@@ -36,10 +37,10 @@ Every line of this file is written by the bench: `make bench` (the ablation sect
 a run rewrites its own sections and drops anything else. What was measured by hand, and
 why the defaults are what they are, is in [{NOTES}]({NOTES}).
 """
-ANCHORS = ("IsolationForest", "HistGradientBoosting")
 # every section a run of the bench writes, in the order they appear
-HEADINGS = ("## Results", "## Targets", "## How each competition was run", "## Throughput",
-            "## Head-input ablation", "## Tuning throughput")
+HEADINGS = ("## Results", "## Candidates", "## What the MemAE and the DevNet head add", "## Done when (issue 15)",
+            "## Targets", "## How each competition was run", "## Throughput", "## Speed",
+            "## Head-input ablation", "## Candidate menu ablation", "## Tuning throughput")
 
 
 # --------------------------------------------------------------------------- cells
@@ -48,12 +49,6 @@ HEADINGS = ("## Results", "## Targets", "## How each competition was run", "## T
 def num(value: float | None, digits: int = 4) -> str:
     """``value`` with ``digits`` decimals and thousands separators; ``n/a`` for None or not finite."""
     return "n/a" if value is None or not math.isfinite(value) else f"{value:,.{digits}f}"
-
-
-def each(models: list[Model], get, digits: int = 4) -> str:
-    """``get`` of the pipeline and every anchor, ``n/a`` for an anchor that was not fitted."""
-    cells = [num(get(m), digits) for m in models]
-    return " / ".join(cells + ["n/a"] * (1 + len(ANCHORS) - len(cells)))
 
 
 def met(value: float | None, goal: float) -> str:
@@ -78,56 +73,17 @@ def run_header(command: str, started: datetime) -> str:
 # --------------------------------------------------------------------------- make bench
 
 
-def bench_sections(done: list[Result], pending: list[str], speed: Speed, header: str) -> str:
-    """What ``make bench`` writes: results, targets, how each competition was run, throughput."""
-    return "\n\n".join([results_section(done, pending, header), targets_section(done), runs_section(done),
-                        throughput_section(speed, done)])
-
-
-def results_section(done: list[Result], pending: list[str], header: str) -> str:
-    """The Results table, on the Public half; a Private column only when a solution had Private rows."""
-    private = results.has_half(done, PRIVATE)
-    lines = [
-        "## Results", "", header, "",
-        "Public half of each practice leaderboard, scored by `memdev.submission.leaderboard.score` against",
-        "`<slug>.solution.csv` after every submission was written. The solution files hold the Public half only,",
-        "as Kaggle's public leaderboard does" + ("; where one also had Private rows, they are in their own column."
-                                                 if private else "."),
-        "Each cell lists **pipeline / IsolationForest / HistGradientBoosting** (n/a: no labels to fit).",
-        "Label competitions are scored on the 0/1 labels as submitted, so their AUC-PR and AUC-ROC are",
-        "those of the labels. \"÷ best anchor\" is the pipeline's public metric over the best anchor's,",
-        "both measured in this run.",
-        "",
-        "| competition | metric | public | " + ("private | " if private else "")
-        + "÷ best anchor | AUC-PR (public) | AUC-ROC (public) | train s | predict s | peak MiB |",
-        "|---|---|---|" + ("---|" if private else "") + "---|---|---|---|---|---|",
-    ]
-    empty = " |" * (lines[-1].count("|") - 3)  # the cells after the competition and what happened to it
-    for r in done:
-        lines.append(f"| {r.slug} | failed: {r.error.replace('|', '/')} |" + empty if r.error else result_row(r, private))
-    lines += [f"| {slug} | not run |" + empty for slug in pending]
-    lines += [
-        "",
-        "Pipeline: `train s` is the wall time of `make train` (preprocess, one MemAE per fold, DevNet",
-        "heads and gradient-boosted candidates per fold), `predict s` of `make submit` (Python and TensorFlow start-up,",
-        "loading the fold models, scoring test.csv); peak MiB is the larger resident peak of the two",
-        "make process trees. Anchors: fit on all training rows and predict test.csv in this process with one",
-        "OpenMP thread; peak MiB is what `tracemalloc` saw allocated (arrays, not the interpreter), so",
-        "it is not comparable with the pipeline's resident figure.",
-    ]
-    return "\n".join(lines)
-
-
-def result_row(r: Result, private: bool) -> str:
-    ratio = results.over_best_anchor(r)
-    cells = [r.slug, r.metric, each(r.models, lambda m: m.value())]
-    if private:
-        cells.append(each(r.models, lambda m: m.value(PRIVATE)))
-    cells += [f"{ratio[0]:.3f} ({ratio[1]})" if ratio else "n/a",
-              each(r.models, lambda m: m.value(PUBLIC, "auc_pr")), each(r.models, lambda m: m.value(PUBLIC, "auc_roc")),
-              each(r.models, lambda m: m.train_seconds, 1), each(r.models, lambda m: m.predict_seconds, 2),
-              each(r.models, lambda m: m.peak_mib, 0)]
-    return "| " + " | ".join(cells) + " |"
+def bench_sections(done: list[Result], pending: list[str], speed: Speed, header: str, seeds: list[int] = (0,),
+                   anchors_md: dict | None = None) -> str:
+    """What ``make bench`` writes: results over seeds, candidates, what the MemAE adds, targets, runs, throughput."""
+    ok = [r for r in done if not r.error]
+    failed = [r for r in done if r.error]
+    first = [r for r in ok if r.seed == min(seeds)]  # one run per competition for the single-run tables
+    return "\n\n".join([
+        bench_seeds.results_section(ok, failed, pending, header, list(seeds), anchors_md or {}),
+        bench_seeds.candidates_section(ok), bench_seeds.contributions_section(ok),
+        bench_seeds.done_when_section(ok, anchors_md or {}), targets_section(first), runs_section(ok),
+        throughput_section(speed, first)])
 
 
 def targets_section(done: list[Result]) -> str:
@@ -147,11 +103,13 @@ def runs_section(done: list[Result]) -> str:
              "In a fresh project root outside the repository (`Makefile` and `.venv` linked in):",
              "`make data COMP=<slug> ZIP=../shared/competitions/<slug>.zip`, then `metric` and `regime` set in",
              "`data/<slug>/config.yaml` from `<slug>.json` (the evaluation page) as a user would, then",
-             "`make train` and `make submit`. Package defaults otherwise: no tuning, seed 0, 5 folds.", "",
-             "| competition | regime | config edits | chosen model | its CV | anchor notes |", "|---|---|---|---|---|---|"]
+             "`make train` and `make submit`, once per seed. Package defaults otherwise: no tuning, 5 folds.", "",
+             "| competition | seed | regime | config edits | chosen model | its nested CV | anchor notes |",
+             "|---|---|---|---|---|---|---|"]
     for r in done:
         notes = "; ".join(f"{m.name} {m.note}" for m in r.anchors if m.note)
-        lines.append(f"| {r.slug} | {r.regime} | {', '.join(r.edits) or 'none'} | {r.chosen} | {num(r.cv)} | {notes} |")
+        chosen = r.chosen + (f" ({', '.join(f'{n} {w:.1f}' for n, w in r.weights.items())})" if r.weights else "")
+        lines.append(f"| {r.slug} | {r.seed} | {r.regime} | {', '.join(r.edits) or 'none'} | {chosen} | {num(r.cv)} | {notes} |")
     return "\n".join(lines)
 
 
@@ -183,25 +141,42 @@ def share_met(value: float, goal: float) -> str:
 # --------------------------------------------------------------------------- --ablation
 
 
-def ablation_section(table: ablation.Table, header: str, default: list[str]) -> str:
-    slugs = list(next(iter(table.values())))
-    mean = ablation.means(table)
+def ablation_section(table: ablation.Table, header: str, default: list[str], seeds: list[int] = (0,)) -> str:
+    heads = {",".join(subset) for subset in ablation.subsets()}
+    head = {row: values for row, values in table.items() if row in heads}
+    menu = {row: values for row, values in table.items() if row not in heads}
     lines = ["## Head-input ablation", "", header, "",
-             "CV (5 folds, out of fold) of the `devnet` candidate alone, on each competition's own metric,",
-             "with all four `head.inputs`, each one left out, and each one alone; ± is the standard",
-             "deviation over folds. Every row uses the same folds and the same MemAE per fold; cross-validation",
-             "only, test labels are not used. Rows are sorted by the mean over the competitions.", "",
-             "| head.inputs | " + " | ".join(slugs) + " | mean |", "|---|" + "---|" * (len(slugs) + 1)]
-    for inputs, value in mean.items():
-        name = f"**{inputs}** (default)" if inputs.split(",") == default else inputs
-        row = table[inputs]
-        lines.append(f"| {name} | " + " | ".join(f"{row[s][0]:.4f} ± {row[s][1]:.3f}" for s in slugs) + f" | {value:.4f} |")
-    best = next(iter(mean)).split(",")
-    lines += ["", f"Best mean: `head.inputs: [{', '.join(best)}]`."]
-    if best != default:
-        lines[-1] += (f" The default, `[{', '.join(default)}]`, is not the best mean here; why it is kept is in "
-                      f"[{NOTES}]({NOTES}#head-input-ablation).")
+             "Nested CV (5 folds; the F1 cut chosen without each fold) of the `devnet` candidate alone, on each",
+             "competition's own metric, with all four `head.inputs`, the features alone and with each MemAE view,",
+             "and the MemAE's three views without the features; mean ±",
+             f"std over config seeds {', '.join(map(str, seeds))}. Every row of one seed uses the same folds and the same",
+             "MemAE per fold. Cross-validation only: test labels are not used.", ""]
+    lines += ablation_table(head, lambda name: f"**{name}** (default)" if name.split(",") == default else name)
+    if head:
+        best = next(iter(ablation.means(head))).split(",")
+        lines += ["", f"Best mean: `head.inputs: [{', '.join(best)}]`."]
+        if best != default:
+            lines[-1] += (f" The default, `[{', '.join(default)}]`, is not the best mean here; why it is kept is in "
+                          f"[{NOTES}]({NOTES}#head-input-ablation).")
+    if menu:
+        lines += ["", "## Candidate menu ablation", "",
+                  "Nested CV of the whole selection (candidate, ensemble weights and cut chosen without each fold)",
+                  "with four menus, and of each candidate alone (`fixed:`), mean ± std over the same seeds and",
+                  "folds. `stack_lf` is the stack with the IsolationForest and LOF scores as two more columns.", ""]
+        lines += ablation_table(menu, str)
     return "\n".join(lines)
+
+
+def ablation_table(table: ablation.Table, label) -> list[str]:
+    if not table:
+        return []
+    slugs = list(dict.fromkeys(slug for row in table.values() for slug in row))
+    lines = ["| row | " + " | ".join(slugs) + " | mean |", "|---|" + "---|" * (len(slugs) + 1)]
+    for name, value in ablation.means(table).items():
+        row = table[name]
+        lines.append(f"| {label(name)} | " + " | ".join(f"{row[s][0]:.4f} ± {row[s][1]:.4f}" if s in row else "n/a"
+                                                        for s in slugs) + f" | {value:.4f} |")
+    return lines
 
 
 # --------------------------------------------------------------------------- --tuning

@@ -8,9 +8,13 @@ here is made on the Public half and a missing half is ``None``, never an error.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from memdev import atomic
 
 PUBLIC, PRIVATE = "Public", "Private"
 
@@ -39,6 +43,7 @@ class Model:
     peak_mib: float
     note: str = ""
     scores: dict = field(default_factory=dict)
+    cv: float | None = None  # the nested CV (the pipeline and its candidates; anchors have none)
 
     def value(self, half: str = PUBLIC, key: str = "score") -> float | None:
         """``key`` on leaderboard half ``half``; ``None`` when the solution has no such half or it was not scored."""
@@ -58,6 +63,20 @@ class Result:
     edits: list[str] = field(default_factory=list)
     models: list[Model] = field(default_factory=list)
     error: str = ""
+    seed: int = 0
+    candidates: list[Model] = field(default_factory=list)  # each candidate of the pipeline, submitted on its own
+    weights: dict[str, float] = field(default_factory=dict)  # the chosen ensemble's
+
+    def save(self, path: Path) -> None:
+        atomic.write_text(path, json.dumps(dataclasses.asdict(self), indent=1, default=str))
+
+    @classmethod
+    def load(cls, path: Path) -> "Result":
+        """A run saved by :meth:`save` (a bench run cut short resumes from these)."""
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for key in ("models", "candidates"):
+            data[key] = [Model(**{**m, "csv": Path(m["csv"]) if m["csv"] else None}) for m in data[key]]
+        return cls(**data)
 
     @property
     def pipeline(self) -> Model | None:

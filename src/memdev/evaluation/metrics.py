@@ -50,6 +50,14 @@ def primary(metric: str, y: np.ndarray, scores: np.ndarray, labels: np.ndarray |
     """The competition's own metric (``average_precision`` and ``roc_auc`` use scores)."""
     if metric in PRIMARY_NEEDS_LABELS and labels is None:
         raise ValueError(f"metric {metric} needs 0/1 labels")
+    # the common metrics directly: model selection calls this thousands of times
+    y = np.asarray(y).astype(int)
+    if metric in ("average_precision", "roc_auc"):
+        if len(np.unique(y)) < 2:
+            return float("nan")
+        return float((sk.average_precision_score if metric == "average_precision" else sk.roc_auc_score)(y, scores))
+    if metric == "f1":
+        return float(sk.f1_score(y, np.asarray(labels).astype(int), zero_division=0))
     values = evaluate(y, scores, labels)
     return values[KEYS.get(metric, metric)]
 

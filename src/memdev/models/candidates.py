@@ -11,7 +11,17 @@
     the same classifier on the features plus the MemAE's latent code and
     reconstruction error;
 ``blend``
-    the rank average of ``devnet`` and ``stack`` (fitted by neither: made from their scores).
+    the rank average of ``devnet`` and ``stack`` (fitted by neither: made from their scores);
+``iforest``
+    scikit-learn's IsolationForest on the fold's training rows not labeled
+    anomalous (every regime: it needs no labels);
+``lof``
+    LocalOutlierFactor in novelty mode (20 neighbours) on the same rows, at
+    most :data:`LOF_ROWS` of them drawn at random: its cost grows with the
+    square of the rows it holds.
+
+Ensembles of these are made from their scores by :mod:`memdev.training.selection`
+(:func:`rank_mix` applies the weights it chose).
 """
 
 from __future__ import annotations
@@ -22,7 +32,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 from scipy.stats import rankdata
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
+from sklearn.neighbors import LocalOutlierFactor
 
 from memdev import atomic, manifest
 from memdev.config import Config
@@ -30,7 +41,10 @@ from memdev.models.devnet import scorer
 from memdev.models.memae import MemAEDetector, predict_rows
 from memdev.paths import Paths
 
-BOOSTED = ("gbm", "stack")
+PICKLED = ("gbm", "stack", "iforest", "lof")  # scikit-learn candidates, saved as pickles
+LABEL_FREE = ("memae", "iforest", "lof")  # the candidates that need no labels
+FIXED = ("gbm", "iforest", "lof")  # no tuned parameter changes them: tuning fits them once per fold
+LOF_ROWS = 20_000
 
 
 def boosted(seed: int) -> HistGradientBoostingClassifier:
@@ -55,6 +69,33 @@ def blend(*scores: np.ndarray) -> np.ndarray:
     return np.mean([rankdata(s) / len(s) for s in scores], axis=0)
 
 
+def rank_mix(scores: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """The weighted mean of each candidate's ranks among these rows, in (0, 1]."""
+    return sum(weight * rankdata(scores[name]) / len(scores[name]) for name, weight in weights.items())
+
+
+def detectors(seed: int) -> tuple[IsolationForest, LocalOutlierFactor]:
+    return (IsolationForest(n_estimators=200, random_state=seed),
+            LocalOutlierFactor(n_neighbors=20, novelty=True))
+
+
+def fit_fixed(name: str, seed: int, X: np.ndarray, y: np.ndarray, rows: np.ndarray):
+    """``gbm``, ``iforest`` or ``lof`` fitted on ``X[rows]`` (``y``: every row's label; the detectors take
+    the rows not labeled anomalous)."""
+    if name == "gbm":
+        return boosted(seed).fit(X[rows], y[rows])
+    models = FoldModels(memae=None)
+    models.fit_detectors(seed, X, normal_rows(y[rows], rows, len(X)), [name])
+    return getattr(models, name)
+
+
+def fixed_scores(name: str, model, X: np.ndarray) -> np.ndarray:
+    """A :data:`FIXED` candidate's scores of the rows ``X``, higher = more anomalous."""
+    if name == "gbm":
+        return model.predict_proba(X)[:, 1]
+    return -model.score_samples(X)  # score_samples: higher = more normal
+
+
 def fitted_by(names: list[str]) -> list[str]:
     """The candidates among ``names`` a fold fits itself (``blend`` is made from others' scores)."""
     parts = {"blend": ["devnet", "stack"]}
@@ -66,6 +107,12 @@ def fitted_by(names: list[str]) -> list[str]:
     return out
 
 
+def normal_rows(y: np.ndarray, rows: np.ndarray | None, n: int) -> np.ndarray:
+    """Of ``rows`` (all ``n`` rows by default), those whose label ``y`` is not 1."""
+    rows = np.arange(n) if rows is None else np.asarray(rows)
+    return rows[np.asarray(y) == 0]
+
+
 @dataclass
 class FoldModels:
     """What one fold fitted; ``score`` applies it to any rows."""
@@ -74,6 +121,18 @@ class FoldModels:
     devnet: keras.Model | None = None
     gbm: HistGradientBoostingClassifier | None = None
     stack: HistGradientBoostingClassifier | None = None
+    iforest: IsolationForest | None = None
+    lof: LocalOutlierFactor | None = None
+
+    def fit_detectors(self, seed: int, X: np.ndarray, normal: np.ndarray, names: list[str]) -> None:
+        """IsolationForest and LOF (those of ``names``) on the rows ``normal``; LOF on a random sample of them."""
+        iforest, lof = detectors(seed)
+        if "iforest" in names:
+            self.iforest = iforest.fit(X[normal])
+        if "lof" in names:
+            if len(normal) > LOF_ROWS:
+                normal = np.sort(np.random.default_rng(seed).choice(normal, LOF_ROWS, replace=False))
+            self.lof = lof.fit(X[normal])
 
     def score(self, X: np.ndarray, names: list[str], rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Scores of ``X[rows]`` (all rows by default), streamed batch by batch where a model allows.
@@ -92,10 +151,11 @@ class FoldModels:
             out = {"memae": parts["error"][:, 0]}
             if "devnet" in names:
                 out["devnet"] = predict_rows(self.devnet, X, rows)[0][:, 0]
-        if "gbm" in names:
-            out["gbm"] = self.gbm.predict_proba(X if rows is None else X[rows])[:, 1]
         if "stack" in names:
             out["stack"] = self.stack.predict_proba(stack_inputs(X if rows is None else X[rows], parts))[:, 1]
+        for name in FIXED:
+            if name in names:
+                out[name] = fixed_scores(name, getattr(self, name), X if rows is None else X[rows])
         return out
 
     def save(self, paths: Paths, fold: int) -> list:
@@ -105,7 +165,7 @@ class FoldModels:
             with atomic.atomic_path(paths.head(fold)) as tmp:
                 self.devnet.save(tmp)
             written.append(paths.head(fold))
-        for name in BOOSTED:
+        for name in PICKLED:
             model = getattr(self, name)
             if model is not None:
                 atomic.write_bytes(paths.boosted(name, fold), pickle.dumps(model))
@@ -119,6 +179,6 @@ class FoldModels:
         models = cls(MemAEDetector.load(paths.memae(fold), config.memae, config.seed + fold))
         if "devnet" in names:
             models.devnet = keras.models.load_model(paths.head(fold), compile=False, safe_mode=True)
-        for name in set(BOOSTED) & set(names):
+        for name in set(PICKLED) & set(names):
             setattr(models, name, manifest.load_pickle(paths, paths.boosted(name, fold)))
         return models

@@ -63,7 +63,9 @@ def page(paths: Paths, summary: CVSummary, oof: pd.DataFrame, captions: dict[str
         "",
         f"Regime `{summary.regime}`, metric `{metric}`, {len(y)} training rows, "
         f"{folds.count(oof['fold'].to_numpy())}-fold cross-validation. Chosen model: **{chosen}**"
-        + (f", CV {metric} = **{summary.value:.4f}**." if summary.labeled else " (no labels: no CV metric)."),
+        + (f", nested CV {metric} = **{summary.value:.4f}**" + (
+            f" (optimistic: {summary.optimistic:.4f})." if summary.optimistic is not None else ".")
+           if summary.labeled else " (no labels: no CV metric)."),
         "",
         f"Comparator threshold: strategy `{cut.strategy}`, {cut.value:.6g} on the out-of-fold score scale, "
         f"calling {cut.rate:.2%} of training rows anomalous; it transfers to the test set by "
@@ -73,7 +75,7 @@ def page(paths: Paths, summary: CVSummary, oof: pd.DataFrame, captions: dict[str
         "",
     ]
     if labeled and summary.metrics:
-        lines += ["```text", metrics.table({f"{chosen} (OOF)": summary.metrics}),
+        lines += ["```text", metrics.table({"nested CV": summary.metrics}),
                   "", "verdict: " + metrics.verdict(summary.metrics, metric), "```", ""]
     else:
         lines += [f"No labels in regime `{summary.regime}`: no metrics table, no CV metric and no verdict "
@@ -121,7 +123,7 @@ def draw(summary: CVSummary, oof: pd.DataFrame, out: Path, written: list[Path]) 
         else f"`{chosen}` out-of-fold scores of all rows (no labels), with the threshold.")
     if labeled and summary.per_fold:
         _fold_spread(summary, out / "cv_folds.png", written)
-        captions["cv_folds.png"] = f"CV {metric} of each held-out fold, their mean, and the pooled out-of-fold value."
+        captions["cv_folds.png"] = f"Nested CV {metric} of each held-out fold, their mean, and the nested CV of all folds."
     if "memae" in oof.columns:
         captions["memae_loss.png"] = _loss_plot(oof, summary, labeled, out / "memae_loss.png", written)
     return captions
@@ -224,7 +226,7 @@ def _fold_spread(summary: CVSummary, path: Path, written: list[Path]) -> None:
                       ha="center", fontsize="small")
     axes.axhline(mean, color="black", lw=1.5, label=f"mean of folds {mean:.4f}")
     axes.axhspan(mean - std, mean + std, color="gray", alpha=0.15, label=f"mean ± std ({std:.4f})")
-    axes.axhline(summary.value, color="tab:purple", ls=":", lw=1.5, label=f"pooled out-of-fold {summary.value:.4f}")
+    axes.axhline(summary.value, color="tab:purple", ls=":", lw=1.5, label=f"nested CV, all folds {summary.value:.4f}")
     spread = max(float(values.max() - values.min()), std, 0.01)
     top = float(values.max()) + 1.2 * spread
     if values.max() <= 1.0:  # every metric here is at most 1: leave just room for the labels

@@ -22,7 +22,7 @@ from memdev.errors import MemdevError
 from memdev.features import preprocess
 from memdev.ingest import kaggle_cli
 from memdev.ingest.tables import read_table
-from memdev.models.candidates import FoldModels, blend, fitted_by
+from memdev.models.candidates import FoldModels, blend, fitted_by, rank_mix
 from memdev.paths import Paths
 from memdev.submission import ledger
 from memdev.training import folds as folds_io
@@ -33,9 +33,12 @@ log = logging.getLogger(__name__)
 
 
 def test_scores(config: Config, paths: Paths, cv: CVSummary) -> np.ndarray:
-    """The chosen candidate's test scores, averaged over the fold models."""
+    """The chosen candidate's test scores, averaged over the fold models.
+
+    An ``ensemble`` mixes its candidates' ranks among the test rows with the weights chosen out of fold.
+    """
     X_test = np.asarray(preprocess.load_features(paths)[2])
-    names = fitted_by([cv.model])
+    names = fitted_by(list(cv.weights) if cv.model == "ensemble" else [cv.model])
     count = folds_io.count(folds_io.load(paths))
     totals: dict[str, np.ndarray] = {}
     # threads: see models.candidates.boosted
@@ -46,6 +49,10 @@ def test_scores(config: Config, paths: Paths, cv: CVSummary) -> np.ndarray:
                 if name in names:
                     totals[name] = totals.get(name, 0) + scores / count
             bar.advance(1, f"{len(X_test)} test rows scored")
+    if cv.model == "ensemble":
+        if "blend" in cv.weights:
+            totals["blend"] = blend(totals["devnet"], totals["stack"])
+        return rank_mix(totals, cv.weights)
     if cv.model == "blend":
         return blend(totals["devnet"], totals["stack"])
     return totals[cv.model]

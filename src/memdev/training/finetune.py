@@ -4,14 +4,17 @@ Reads the features, the folds and each fold's MemAE. For every fold the
 candidates (:mod:`memdev.models.candidates`) are fitted on the fold's
 training rows and score its held-out rows, so every training row gets an
 honest out-of-fold score (the folds' DevNet heads are trained together, as
-their MemAEs were). The competition's own metric on those scores picks
-the candidate and the comparator threshold. Writes each fold's models,
+their MemAEs were). With labels, :mod:`memdev.training.selection`
+picks the candidate (or a rank ensemble) and the comparator threshold on
+those scores, and measures that choice by nested CV; without them,
+:mod:`memdev.training.labelfree` picks the score. Writes each fold's models,
 ``oof.parquet`` and ``cv.json`` (:class:`~memdev.training.summary.CVSummary`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,13 +24,23 @@ from memdev import manifest, progress
 from memdev.config import Config
 from memdev.evaluation import metrics, threshold
 from memdev.features import preprocess
-from memdev.models.candidates import FoldModels, blend, boosted, fitted_by, stack_inputs
+from memdev.models.candidates import (
+    FIXED,
+    LABEL_FREE,
+    FoldModels,
+    blend,
+    boosted,
+    fit_fixed,
+    fitted_by,
+    fixed_scores,
+    stack_inputs,
+)
 from memdev.models.devnet import fit_heads
 from memdev.models.memae import MemAEDetector, as_stacked
 from memdev.models.stacked import StackedMemAE
 from memdev.paths import Paths
 from memdev.training import folds as folds_io
-from memdev.training import stamps
+from memdev.training import labelfree, selection, stamps
 from memdev.training.summary import CVSummary, save_oof
 
 log = logging.getLogger(__name__)
@@ -44,9 +57,10 @@ def run(config: Config, paths: Paths) -> None:
     with progress.stage("finetune", count) as bar:
         result = cross_validate(config, X, y, folds, memaes,
                                 lambda fold, held_out, oof: bar.advance(1, f"{len(held_out)} held-out rows scored"))
-    chosen, values = select(config, y, result.oof)
-    summary = summarise(config, y, folds, result.oof[chosen], chosen, values)
+    summary, scores = summarise(config, y, folds, result.oof, labelfree.statistics(X))
     summary.stamp = stamps.of(config, paths)
+    if summary.model == selection.ENSEMBLE:
+        result.oof[selection.ENSEMBLE] = scores
 
     manifest.record(paths, [path for fold, models in enumerate(result.folds) for path in models.save(paths, fold)])
     save_oof(paths, folds, y, result.oof)
@@ -61,12 +75,13 @@ class CVResult:
 
 
 def candidates(config: Config, y: np.ndarray) -> list[str]:
-    if not config.labeled or not np.any(y):
-        return ["memae"]
+    """The candidates every fold fits: the label-free ones only, unless a supervised model can be cross-validated."""
+    if not folds_io.supervised(config, y):
+        return list(LABEL_FREE)
     names = ["memae", "devnet"]
     if config.stacking != "off":
         names += ["gbm", "stack", "blend"]
-    return names
+    return names + ["iforest", "lof"]
 
 
 def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDetector], on_fold=None,
@@ -74,14 +89,14 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     """Out-of-fold scores of every candidate, on each fold's MemAE (``memaes``, in fold order).
 
     The folds' DevNet heads are trained together first; then, fold by fold,
-    the boosted candidates are fitted, every candidate scores the fold's
+    the other candidates are fitted, every candidate scores the fold's
     held-out rows, and ``on_fold(fold, held_out, oof)`` is called (tuning
     reports there and may prune the trial).
 
     ``stacked``: the MemAEs as :class:`StackedMemAE`, if at hand. ``cache``:
     a dict kept across calls on the same X, y, folds and seed (tuning's
-    trials): ``gbm`` depends on none of the tuned parameters, so its fold
-    models and scores are computed once into it and reused.
+    trials): ``gbm``, ``iforest`` and ``lof`` depend on none of the tuned
+    parameters, so their fold models and scores are computed once into it and reused.
     """
     names = candidates(config, y)
     fitted = fitted_by(names)
@@ -100,15 +115,16 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
         for fold in range(count):
             held_out = np.flatnonzero(folds == fold)
             models = FoldModels(memaes[fold], heads[fold])
-            if "gbm" in fitted:
-                if ("gbm", fold) not in cache:
-                    gbm = boosted(config.seed).fit(X[train[fold]], y[train[fold]])
-                    cache["gbm", fold] = gbm, gbm.predict_proba(X[held_out])[:, 1]
-                models.gbm, oof["gbm"][held_out] = cache["gbm", fold]
+            for name in [n for n in fitted if n in FIXED]:
+                if (name, fold) not in cache:
+                    model = fit_fixed(name, config.seed, X, y, train[fold])
+                    cache[name, fold] = model, fixed_scores(name, model, X[held_out])
+                model, oof[name][held_out] = cache[name, fold]
+                setattr(models, name, model)
             if "stack" in fitted:
                 models.stack = boosted(config.seed).fit(stack_inputs(X[train[fold]], views[fold]), y[train[fold]])
                 views[fold] = None  # done with this fold's views
-            for name, scores in models.score(X, [n for n in fitted if n != "gbm"], held_out).items():
+            for name, scores in models.score(X, [n for n in fitted if n not in FIXED], held_out).items():
                 oof[name][held_out] = scores
             result.folds.append(models)
             if on_fold:
@@ -118,54 +134,77 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     return result
 
 
-def cv_score(config: Config, y: np.ndarray, scores: np.ndarray) -> float:
-    """The competition's metric on out-of-fold scores (labels via the threshold strategy)."""
-    labels = threshold.choose(config, scores, y).apply(scores) if config.metric in metrics.PRIMARY_NEEDS_LABELS else None
-    return metrics.primary(config.metric, y, scores, labels)
-
-
 def select(config: Config, y: np.ndarray, oof: dict[str, np.ndarray]) -> tuple[str, dict[str, float]]:
-    """The candidate with the best CV metric (the only one, without labels)."""
-    if not config.labeled or not np.any(y):
-        return "memae", {}
-    values = {name: cv_score(config, y, scores) for name, scores in oof.items()}
+    """A quick pick: the candidate with the best CV metric on these scores, cut chosen on them too (optimistic).
+
+    For a tuning trial's intermediate reports; :func:`summarise` makes the real choice.
+    """
+    if not folds_io.supervised(config, y):
+        return next(iter(labelfree.choose(oof, {}).weights)), {}
+    values = {name: selection.value(config, y, scores) for name, scores in oof.items()}
     if config.stacking == "on":
         return "stack", values
     return max(values, key=values.get), values
 
 
-def summarise(config: Config, y, folds, scores, chosen: str, values: dict[str, float]) -> CVSummary:
-    """The threshold, CV metric, the full metrics table and the per-fold spread of the chosen candidate."""
-    cut = threshold.choose(config, scores, y)
-    summary = CVSummary(model=chosen, metric=config.metric, regime=config.regime, value=None, threshold=cut,
-                        candidates=values)
+def summarise(config: Config, y, folds, oof: dict[str, np.ndarray],
+              stats: dict[str, float] | None = None) -> tuple[CVSummary, np.ndarray]:
+    """What to submit, its threshold and its nested CV; and the chosen model's out-of-fold scores.
+
+    ``stats`` describe the features for the label-free rule (:func:`memdev.training.labelfree.statistics`).
+    """
+    if not folds_io.supervised(config, y):
+        return label_free(config, y, folds, oof, stats or {})
+    nested = selection.nested(config, y, folds, oof)
+    choice, values, ranked = selection.select(config, y, folds, oof)
+    scores = ranked if choice.model == selection.ENSEMBLE else oof[choice.model]
+    summary = CVSummary(model=choice.model, metric=config.metric, regime=config.regime, value=nested.value,
+                        threshold=threshold.choose(config, scores, y), candidates=values, metrics=nested.metrics,
+                        per_fold=nested.per_fold, chosen_per_fold=nested.chosen,
+                        optimistic=selection.value(config, y, scores), weights=choice.weights)
     summary.score_quantiles = {str(q): float(np.quantile(scores, q)) for q in (0.5, 0.9, 0.99)}
-    if config.labeled and np.any(y):
-        labels = cut.apply(scores)
-        summary.value = cv_score(config, y, scores)
-        summary.metrics = metrics.evaluate(y, scores, labels)
-        summary.per_fold = [
-            cv_score(config, y[folds == k], scores[folds == k]) if np.any(y[folds == k]) else None
-            for k in range(folds_io.count(folds))
-        ]
-    return summary
+    return summary, scores
+
+
+def label_free(config: Config, y, folds, oof: dict[str, np.ndarray], stats: dict[str, float]) -> tuple[CVSummary, np.ndarray]:
+    """The label-free rule's choice; its threshold from a strategy that needs no labels ('quantile' by default)."""
+    rule = labelfree.choose({name: oof[name] for name in LABEL_FREE if name in oof}, stats)
+    model = next(iter(rule.weights)) if len(rule.weights) == 1 else selection.ENSEMBLE
+    ranks = {name: selection.fold_ranks(oof[name], folds) for name in rule.weights}
+    scores = oof[model] if model != selection.ENSEMBLE else selection.Choice(model, rule.weights).score(ranks, np.arange(len(y)))
+    if config.labeled and not config.threshold.strategy:  # 'f1', the labeled default, needs labeled anomalies
+        config = config.with_params({"threshold.strategy": "quantile"})
+    summary = CVSummary(model=model, metric=config.metric, regime=config.regime, value=None,
+                        threshold=threshold.choose(config, scores, y), weights=rule.weights, reason=rule.reason)
+    summary.score_quantiles = {str(q): float(np.quantile(scores, q)) for q in (0.5, 0.9, 0.99)}
+    return summary, scores
 
 
 def describe(config: Config, summary: CVSummary) -> str:
     """The CV table as ``make train`` prints it."""
     cut = summary.threshold
-    lines = [f"cross-validation ({config.folds} folds, regime {config.regime}): model {summary.model}"]
-    if summary.candidates:
-        values = ", ".join(f"{name} {value:.4f}" for name, value in summary.candidates.items())
-        lines.append(f"  CV {config.metric}: {values}")
+    count = len(summary.per_fold) or config.folds
+    lines = [f"cross-validation ({count} folds, regime {config.regime}): model {summary.model}"
+             + (f" ({weights(summary.weights)})" if summary.model == selection.ENSEMBLE else "")]
     if summary.value is None:
+        lines.append(f"  {summary.reason}")
         lines.append(f"  no labels: no CV metric; threshold from strategy {cut.strategy} = {cut.value:.6g} "
                      f"(calls {cut.rate:.1%} of training rows anomalous)")
         return "\n".join(lines)
-    lines.append(metrics.table({"out-of-fold": summary.metrics}))
+    lines.append(f"  each candidate's CV {config.metric}, its cut (and the ensemble's weights) chosen without each fold:")
+    for name, value in summary.candidates.items():
+        lines.append(f"  {name:<8} {value:.4f}")
+    lines.append(metrics.table({"nested CV": summary.metrics}))
     spread = [v for v in summary.per_fold if v is not None]
-    lines.append(f"per-fold {config.metric}: " + ", ".join(f"{v:.4f}" for v in spread)
-                 + f" (std {np.std(spread):.4f})")
+    picks = ", ".join(f"{name} {n}" for name, n in Counter(summary.chosen_per_fold).most_common())
+    lines.append(f"nested CV {config.metric} = {summary.value:.4f} (per fold " + ", ".join(f"{v:.4f}" for v in spread)
+                 + f"; std {np.std(spread):.4f}): model, weights and cut chosen without each fold ({picks})")
+    lines.append(f"optimistic CV {config.metric} = {summary.optimistic:.4f} ({summary.model}, with model and cut "
+                 "chosen on the same scores it is measured on)")
     lines.append(f"threshold: {cut.strategy} -> calls {cut.rate:.2%} of rows anomalous")
-    lines.append("verdict: " + metrics.verdict(summary.metrics, config.metric))
+    lines.append("verdict (nested CV): " + metrics.verdict(summary.metrics, config.metric))
     return "\n".join(lines)
+
+
+def weights(mix: dict[str, float]) -> str:
+    return ", ".join(f"{name} {weight:.1f}" for name, weight in sorted(mix.items(), key=lambda kv: -kv[1]))

@@ -24,14 +24,20 @@ from memdev.paths import Paths
 class CVSummary:
     """The chosen candidate, its cross-validated metric, the threshold, and what the models were built from."""
 
-    model: str  # the chosen candidate
+    model: str  # the chosen candidate, or "ensemble" (see weights)
     metric: str  # the competition's metric
     regime: str
-    value: float | None  # the CV metric of the chosen candidate (None without labels)
+    # the nested CV of the whole selection (candidate, weights, cut chosen without each fold); None without labels
+    value: float | None
     threshold: Threshold
-    candidates: dict[str, float] = field(default_factory=dict)  # every candidate's CV metric
-    metrics: dict[str, float] = field(default_factory=dict)  # the full table (labeled regimes)
-    per_fold: list[float | None] = field(default_factory=list)  # the CV metric of each held-out fold
+    # every candidate's CV, its cut (and the ensemble's weights) chosen without each fold: what the choice is made on
+    candidates: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)  # the full table of the nested predictions (with labels)
+    per_fold: list[float | None] = field(default_factory=list)  # the nested CV metric of each held-out fold
+    chosen_per_fold: list[str] = field(default_factory=list)  # what the selection chose without each fold
+    optimistic: float | None = None  # the chosen model's CV with model and cut picked on these same scores
+    weights: dict[str, float] = field(default_factory=dict)  # the ensemble's (or the label-free rule's) rank weights
+    reason: str = ""  # why the label-free rule chose what it did
     score_quantiles: dict[str, float] = field(default_factory=dict)
     stamp: dict[str, str] = field(default_factory=dict)  # digests of the config and features used
 

@@ -1,7 +1,7 @@
 """The tune stage: Optuna searches memory size, optimizer and comparator threshold.
 
 A trial runs the same cross-validation as ``make train`` (same folds, same
-candidates) and returns the competition's metric on out-of-fold scores.
+candidates) and returns its nested CV, the number ``make train`` reports.
 Trial 0 is the config's own values; the space is widened to hold them.
 Studies live in any Optuna storage (SQLite under data/<slug>/ by default);
 :mod:`memdev.tuning.study` names a study by everything that changes a trial,
@@ -161,9 +161,9 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
             memaes, stacked = pretrain.fit_memaes(trial_config, X, y, folds)
             bar.advance(1, "MemAEs trained")
             result = finetune.cross_validate(trial_config, X, y, folds, memaes, report, stacked, cache)
-        name, values = finetune.select(trial_config, y, result.oof)
-        trial.set_user_attr("model", name)
-        return values[name]
+        summary, _ = finetune.summarise(trial_config, y, folds, result.oof)
+        trial.set_user_attr("model", summary.model)
+        return summary.value  # the nested CV, as `make train` reports it
 
     return objective
 
@@ -171,9 +171,10 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
 def run(config: Config, paths: Paths, trials: int, timeout: float | None = None, storage_url: str | None = None) -> None:
     stamps.check(config, paths, "tune")
     X, y, _ = preprocess.load_features(paths)
-    if not config.labeled or not np.any(y):
+    if not folds_io.supervised(config, y):
         raise MemdevError(
-            f"tuning needs labeled anomalies to score trials, and regime {config.regime!r} has none; "
+            f"tuning needs at least 2 labeled anomalies to score trials, and regime {config.regime!r} has "
+            f"{int(np.sum(y)) if config.labeled else 'none'}; "
             f"`make train` uses the defaults and the threshold strategy {config.threshold_strategy!r}"
         )
     space = search_space(config, y)

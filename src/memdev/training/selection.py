@@ -1,0 +1,164 @@
+"""Which candidate (or rank ensemble) to submit, and an honest CV of that choice.
+
+Picking the candidate and the comparator threshold on the out-of-fold scores
+that are then reported flatters the pick. :func:`nested` measures the whole
+selection procedure instead: for every fold k, the other folds' out-of-fold
+scores choose the candidate, the ensemble weights and the cut, and fold k is
+scored by them. It reuses the out-of-fold scores (no refits): the other
+folds' scores come from fold models that saw fold k's rows, so on small weak
+sets the nested CV may still be slightly optimistic. The submitted choice
+(:func:`select`) is the same procedure run on all folds.
+
+The ``ensemble`` candidate is Caruana et al.'s (2004) greedy ensemble
+selection with replacement on the candidates' ranks. Its weights are fitted
+on some folds and judged on another (leave one fold out), like every cut
+here, so it is chosen only where it beats the best single candidate out of
+sample.
+
+Scores of different folds come from different fold models: everything here
+works on ranks within a fold (:func:`fold_ranks`), the unit in which a test
+set's scores are ranked too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.stats import rankdata
+
+from memdev.config import Config
+from memdev.evaluation import metrics, threshold
+from memdev.training import folds as folds_io
+
+ENSEMBLE = "ensemble"
+STEPS = 10  # greedy additions at most: weights in tenths
+DERIVED = ("blend", ENSEMBLE)  # made from other candidates' scores: never an ensemble member
+
+
+def value(config: Config, y: np.ndarray, scores: np.ndarray) -> float:
+    """The competition's metric on scores; labels, where it needs them, by the threshold chosen on these rows."""
+    labels = threshold.choose(config, scores, y).apply(scores) if config.metric in metrics.PRIMARY_NEEDS_LABELS else None
+    return metrics.primary(config.metric, y, scores, labels)
+
+
+def fold_ranks(scores: np.ndarray, folds: np.ndarray) -> np.ndarray:
+    """Each row's rank among its own fold's rows, in (0, 1]."""
+    out = np.zeros(len(scores))
+    for k in range(folds_io.count(folds)):
+        held = folds == k
+        out[held] = rankdata(scores[held]) / max(int(held.sum()), 1)
+    return out
+
+
+@dataclass
+class Choice:
+    """A candidate, or ``ensemble`` with its weights over candidates."""
+
+    model: str
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def score(self, ranks: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+        if self.model == ENSEMBLE:
+            return sum(weight * ranks[name][rows] for name, weight in self.weights.items())
+        return ranks[self.model][rows]
+
+
+def greedy(config: Config, ranks: dict[str, np.ndarray], y: np.ndarray, rows: np.ndarray,
+           members: list[str]) -> dict[str, float]:
+    """Ensemble selection with replacement: add the member that helps ``rows`` most, until none helps."""
+    counts = dict.fromkeys(members, 0)
+    total, best = np.zeros(len(rows)), -np.inf
+    for step in range(STEPS):
+        gains = {name: value(config, y[rows], (total + ranks[name][rows]) / (step + 1)) for name in members}
+        name = max(gains, key=gains.get)
+        if step and gains[name] <= best:
+            break
+        best = gains[name]
+        counts[name] += 1
+        total += ranks[name][rows]
+    used = sum(counts.values())
+    return {name: n / used for name, n in counts.items() if n}
+
+
+def fit(config: Config, name: str, ranks: dict[str, np.ndarray], y: np.ndarray, rows: np.ndarray) -> Choice:
+    """The procedure ``name`` fitted on ``rows`` (only the ensemble has something to fit)."""
+    if name != ENSEMBLE:
+        return Choice(name)
+    return Choice(ENSEMBLE, greedy(config, ranks, y, rows, [n for n in ranks if n not in DERIVED]))
+
+
+def apply(config: Config, choice: Choice, ranks: dict[str, np.ndarray], y: np.ndarray, fit_rows: np.ndarray,
+          rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``choice``'s scores of ``rows``, and their 0/1 labels by the cut chosen on ``fit_rows``."""
+    scores = choice.score(ranks, rows)
+    cut = threshold.choose(config, choice.score(ranks, fit_rows), y[fit_rows])
+    return scores, cut.apply(scores)
+
+
+def honest(config: Config, name: str, ranks: dict[str, np.ndarray], y: np.ndarray, folds: np.ndarray,
+           within: list[int]) -> float:
+    """The metric of procedure ``name`` on the folds ``within``, each scored by what the others fitted.
+
+    A single candidate on a metric of scores fits nothing: its value is the
+    metric on those folds' rows directly.
+    """
+    rows = np.flatnonzero(np.isin(folds, within))
+    if len(within) < 2 or (name != ENSEMBLE and config.metric not in metrics.PRIMARY_NEEDS_LABELS):
+        return value(config, y[rows], fit(config, name, ranks, y, rows).score(ranks, rows))
+    scores, labels = np.zeros(len(y)), np.zeros(len(y), dtype=np.int8)
+    for j in within:
+        fit_rows = np.flatnonzero(np.isin(folds, [f for f in within if f != j]))
+        held = np.flatnonzero(folds == j)
+        scores[held], labels[held] = apply(config, fit(config, name, ranks, y, fit_rows), ranks, y, fit_rows, held)
+    return metrics.primary(config.metric, y[rows], scores[rows], labels[rows])
+
+
+def choose(config: Config, ranks: dict[str, np.ndarray], y: np.ndarray, folds: np.ndarray,
+           within: list[int], ensemble: bool = True) -> tuple[Choice, dict[str, float]]:
+    """The procedure with the best :func:`honest` value on ``within``, fitted on all of it, and every value.
+
+    ``ensemble=False`` leaves the ensemble out of the menu (to measure what it adds).
+    """
+    menu = [n for n in ranks if n != ENSEMBLE]
+    members = [n for n in ranks if n not in DERIVED]
+    if ensemble and config.stacking != "on" and len(members) >= 2 and len(within) >= 2:
+        menu.append(ENSEMBLE)
+    values = {name: honest(config, name, ranks, y, folds, within) for name in menu}
+    best = "stack" if config.stacking == "on" and "stack" in values else max(values, key=values.get)
+    return fit(config, best, ranks, y, np.flatnonzero(np.isin(folds, within))), values
+
+
+def select(config: Config, y: np.ndarray, folds: np.ndarray,
+           oof: dict[str, np.ndarray]) -> tuple[Choice, dict[str, float], np.ndarray]:
+    """The submitted choice (on all folds), every candidate's value, and the choice's out-of-fold scores."""
+    ranks = {name: fold_ranks(scores, folds) for name, scores in oof.items()}
+    choice, values = choose(config, ranks, y, folds, list(range(folds_io.count(folds))))
+    return choice, values, choice.score(ranks, np.arange(len(y)))
+
+
+@dataclass
+class Nested:
+    """The outer CV of the selection procedure: pooled, per fold, and what each fold's selection chose."""
+
+    value: float
+    per_fold: list[float | None]
+    chosen: list[str]
+    metrics: dict[str, float]
+
+
+def nested(config: Config, y: np.ndarray, folds: np.ndarray, oof: dict[str, np.ndarray],
+           ensemble: bool = True) -> Nested:
+    """For every fold k: choose on the other folds (:func:`choose`), apply to fold k; the metric of all that."""
+    ranks = {name: fold_ranks(scores, folds) for name, scores in oof.items()}
+    count = folds_io.count(folds)
+    scores, labels = np.zeros(len(y)), np.zeros(len(y), dtype=np.int8)
+    per_fold, chosen = [], []
+    for k in range(count):
+        choice, _ = choose(config, ranks, y, folds, [f for f in range(count) if f != k], ensemble)
+        held, fit_rows = np.flatnonzero(folds == k), np.flatnonzero(folds != k)
+        scores[held], labels[held] = apply(config, choice, ranks, y, fit_rows, held)
+        per_fold.append(metrics.primary(config.metric, y[held], scores[held], labels[held]) if y[held].any() else None)
+        chosen.append(choice.model)
+    return Nested(metrics.primary(config.metric, y, scores, labels), per_fold, chosen,
+                  metrics.evaluate(y, scores, labels))
