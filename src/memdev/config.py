@@ -25,6 +25,8 @@ METRICS = ("f1", "average_precision", "roc_auc", "accuracy", "mcc", "balanced_ac
 THRESHOLD_STRATEGIES = ("f1", "quantile", "contamination", "max_normal")
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "adadelta", "adagrad", "nadam")
 STACKING = ("auto", "on", "off")
+# what to submit when no labels can choose: "auto" is training.labelfree's rule
+LABEL_FREE = ("auto", "iforest", "lof", "memae", "lof+memae")
 SCORERS = ("reconstruction", "latent_distance", "addressing_entropy", "devnet")
 # what the DevNet head may see: the frozen MemAE's three outputs, and the features themselves
 HEAD_INPUTS = ("latent", "readout", "error", "features")
@@ -109,6 +111,8 @@ class Config:
     label_map: dict[str, int] | None = None
     # "auto": the gradient-boosted candidates (gbm, stack, blend) compete on CV
     stacking: str = "auto"
+    # without labels to choose by (no labels, or fewer than 2 labeled anomalies): "auto" or one of LABEL_FREE
+    label_free: str = "auto"
     memae: MemAEConfig = field(default_factory=MemAEConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
     threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
@@ -131,6 +135,7 @@ class Config:
             ("regime", self.regime, REGIMES),
             ("metric", self.metric, METRICS),
             ("stacking", self.stacking, STACKING),
+            ("label_free", self.label_free, LABEL_FREE),
             ("memae.optimizer", self.memae.optimizer, OPTIMIZERS),
             ("head.optimizer", self.head.optimizer, OPTIMIZERS),
         ]

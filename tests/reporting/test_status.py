@@ -67,8 +67,9 @@ def test_after_make_train_every_stage_is_up_to_date_and_the_model_has_its_cv(dem
     assert lines["data"].startswith("train 1,257 rows (125 labeled anomalies), test 540 rows, 61 features; regime full")
     for stage in ("preprocess", "pretrain", "finetune"):
         assert re.fullmatch(r"up to date \d{4}-\d\d-\d\d \d\d:\d\d", lines[stage]), lines[stage]
-    assert re.fullmatch(r"(memae|devnet): CV f1 0\.\d{4} \(folds 0\.\d{4} to \d\.\d{4}\); threshold f1 calls "
-                        r"\d+\.\d\d% of training rows anomalous candidates: memae 0\.\d{4}, devnet 0\.\d{4}",
+    assert re.fullmatch(r"(memae|devnet|iforest|lof|ensemble): CV f1 0\.\d{4} \(folds 0\.\d{4} to \d\.\d{4}\); "
+                        r"threshold f1 calls \d+\.\d\d% of training rows anomalous candidates: memae 0\.\d{4}, "
+                        r"devnet 0\.\d{4}, iforest 0\.\d{4}, lof 0\.\d{4}, ensemble 0\.\d{4}",
                         lines["model"])
     assert lines["next"] == "make submit COMP=demo"
 
@@ -120,4 +121,4 @@ def test_the_study_and_the_last_submissions_are_on_the_screen(demo):
 def test_an_unreachable_storage_is_named_and_the_rest_still_shows(demo):
     lines = status(demo, "--storage", "postgresql://someone:pw@127.0.0.1:1/none")
     assert lines["study"].startswith("cannot read the study storage postgresql://someone:***@127.0.0.1:1/none")
-    assert lines["model"].startswith(("memae", "devnet"))
+    assert re.match(r"(memae|devnet|iforest|lof|ensemble): CV f1 ", lines["model"])

@@ -72,8 +72,8 @@ def test_text_values_are_a_clear_error_not_a_crash(sample):
         submit.validate(frame(["7", "3", "5", "9"], ["yes", "no", "no", "no"]), sample, LABEL)
 
 
-def test_submitting_without_trained_models_says_to_train_first(tmp_path):
+def test_submitting_without_features_or_models_says_what_to_run_first(tmp_path):
     from memdev.paths import Paths
 
-    with pytest.raises(MemdevError, match="make train COMP=toy"):
+    with pytest.raises(MemdevError, match="run `make preprocess COMP=toy`"):
         submit.run(LABEL, Paths("toy", tmp_path))

@@ -156,7 +156,7 @@ def cv_table(root: Path, slug: str) -> tuple[str, dict[str, tuple[float, float]]
     """The metric and every candidate's out-of-fold CV ± std over folds, from the root's oof.parquet."""
     from memdev import config as config_io
     from memdev.paths import Paths
-    from memdev.training import finetune
+    from memdev.training import selection
     from memdev.training.summary import load_oof
 
     paths = Paths(slug, root)
@@ -168,8 +168,8 @@ def cv_table(root: Path, slug: str) -> tuple[str, dict[str, tuple[float, float]]
     table = {}
     for name in oof.columns.drop(["fold", "y"]):
         scores = oof[name].to_numpy()
-        per_fold = [finetune.cv_score(config, y[folds == k], scores[folds == k]) for k in np.unique(folds)]
-        table[name] = (finetune.cv_score(config, y, scores), float(np.std(per_fold)))
+        per_fold = [selection.value(config, y[folds == k], scores[folds == k]) for k in np.unique(folds)]
+        table[name] = (selection.value(config, y, scores), float(np.std(per_fold)))
     return config.metric, table
 
 

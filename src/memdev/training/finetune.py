@@ -57,7 +57,7 @@ def run(config: Config, paths: Paths) -> None:
     with progress.stage("finetune", count) as bar:
         result = cross_validate(config, X, y, folds, memaes,
                                 lambda fold, held_out, oof: bar.advance(1, f"{len(held_out)} held-out rows scored"))
-    summary, scores = summarise(config, y, folds, result.oof, labelfree.statistics(X))
+    summary, scores = summarise(config, y, folds, result.oof, labelfree.statistics(X, config.seed))
     summary.stamp = stamps.of(config, paths)
     if summary.model == selection.ENSEMBLE:
         result.oof[selection.ENSEMBLE] = scores
@@ -140,7 +140,7 @@ def select(config: Config, y: np.ndarray, oof: dict[str, np.ndarray]) -> tuple[s
     For a tuning trial's intermediate reports; :func:`summarise` makes the real choice.
     """
     if not folds_io.supervised(config, y):
-        return next(iter(labelfree.choose(oof, {}).weights)), {}
+        return next(iter(labelfree.choose(oof, {}, config.regime, config.label_free).weights)), {}
     values = {name: selection.value(config, y, scores) for name, scores in oof.items()}
     if config.stacking == "on":
         return "stack", values
@@ -168,7 +168,8 @@ def summarise(config: Config, y, folds, oof: dict[str, np.ndarray],
 
 def label_free(config: Config, y, folds, oof: dict[str, np.ndarray], stats: dict[str, float]) -> tuple[CVSummary, np.ndarray]:
     """The label-free rule's choice; its threshold from a strategy that needs no labels ('quantile' by default)."""
-    rule = labelfree.choose({name: oof[name] for name in LABEL_FREE if name in oof}, stats)
+    rule = labelfree.choose({name: oof[name] for name in LABEL_FREE if name in oof}, stats, config.regime,
+                            config.label_free)
     model = next(iter(rule.weights)) if len(rule.weights) == 1 else selection.ENSEMBLE
     ranks = {name: selection.fold_ranks(oof[name], folds) for name in rule.weights}
     scores = oof[model] if model != selection.ENSEMBLE else selection.Choice(model, rule.weights).score(ranks, np.arange(len(y)))
