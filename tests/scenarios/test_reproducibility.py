@@ -48,7 +48,7 @@ def test_submit_refuses_models_built_for_other_features_or_config(tiny):  # noqa
     _train_and_submit(tiny.root)
     _set(tiny, seed=7)
     result = memdev(tiny.root, "submit", "--comp", "tiny")
-    assert result.returncode == 2 and "built from a different config" in result.stderr
+    assert result.returncode == 2 and "made under another config" in result.stderr
     _set(tiny, seed=0)
     np.save(tiny.x_test, np.load(tiny.x_test) + 1)
     result = memdev(tiny.root, "submit", "--comp", "tiny")

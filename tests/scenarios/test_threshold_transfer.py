@@ -49,5 +49,5 @@ def test_quantile_and_contamination_thresholds_call_the_promised_share_of_fresh_
     assert abs(called - 0.05) < 0.02, called
 
     configure(paths, {"strategy": "contamination", "contamination": 0.1})
-    stage(paths, "finetune")
+    stage(paths, "fit")  # a config edit: every stage built under the old one is rebuilt
     assert pd.read_csv(tmp_path / stage(paths, "submit"))["label"].sum() == 400  # exactly 10% of 4,000

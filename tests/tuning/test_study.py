@@ -46,6 +46,15 @@ def test_differences_name_each_changed_setting():
     assert tuning_study.differences(old, new) == ["memae.epochs 2 -> 3", "train data changed"]
 
 
+def test_the_first_study_in_a_storage_is_called_the_first_and_a_config_edit_names_what_changed(paths, caplog):
+    url = f"sqlite:///{paths.study_db}"
+    config = fast_config()
+    tuning_study.open_study(config, SPACE, paths, url, FIRST)
+    assert f"the first study of {config.slug} in this storage" in caplog.text
+    tuning_study.open_study(config.with_params({"memae.epochs": config.memae.epochs + 1}), SPACE, paths, url, FIRST)
+    assert f"memae.epochs {config.memae.epochs} -> {config.memae.epochs + 1}" in caplog.text and "older memdev" not in caplog.text
+
+
 def test_workers_opening_a_new_study_together_enqueue_trial_0_once(paths):
     url = f"sqlite:///{paths.study_db}"
     opened = []

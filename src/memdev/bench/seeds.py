@@ -121,10 +121,12 @@ def contributions_section(done: list[Result]) -> str:
     for slug, runs in grouped(done).items():
         base = spread(nested(runs, BOOSTER))
         if base is None:
+            submitted = runs[0].chosen + (f" ({', '.join(f'{n} {w:.1f}' for n, w in runs[0].weights.items())})"
+                                          if runs[0].weights and len(runs[0].weights) > 1 else "")
             by_regime.setdefault(runs[0].regime, []).append(
-                f"- {slug}: no labels, no booster; the label-free rule submits IsolationForest, so the MemAE's "
-                f"error is not submitted (its Public score: {cell(public(runs, 'memae'))}, IsolationForest's "
-                f"{cell(public(runs, 'iforest'))}).")
+                f"- {slug}: no labels, no booster; the label-free rule submits {submitted}. Public scores alone: "
+                f"the MemAE's error {cell(public(runs, 'memae'))}, IsolationForest {cell(public(runs, 'iforest'))}, "
+                f"LOF {cell(public(runs, 'lof'))}; what was submitted {cell(public(runs, 'pipeline'))}.")
             continue
         words = [f"gbm {base[0]:.4f} ± {base[1]:.4f}"]
         for name in WITH_MEMAE + ("pipeline",):

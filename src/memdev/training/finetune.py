@@ -192,9 +192,9 @@ def describe(config: Config, summary: CVSummary) -> str:
         lines.append(f"  no labels: no CV metric; threshold from strategy {cut.strategy} = {cut.value:.6g} "
                      f"(calls {cut.rate:.1%} of training rows anomalous)")
         return "\n".join(lines)
-    lines.append(f"  each candidate's CV {config.metric}, its cut (and the ensemble's weights) chosen without each fold:")
-    for name, value in summary.candidates.items():
-        lines.append(f"  {name:<8} {value:.4f}")
+    values = ", ".join(f"{name} {value:.4f}" for name, value in summary.candidates.items())
+    lines.append(f"  CV {config.metric} of each candidate (its cut, and the ensemble's weights, chosen without each "
+                 f"fold): {values}")
     lines.append(metrics.table({"nested CV": summary.metrics}))
     spread = [v for v in summary.per_fold if v is not None]
     picks = ", ".join(f"{name} {n}" for name, n in Counter(summary.chosen_per_fold).most_common())

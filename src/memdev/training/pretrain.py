@@ -34,7 +34,7 @@ def run(config: Config, paths: Paths) -> None:
     folds_io.save(paths, folds)
     count = folds_io.count(folds)
     started = time.perf_counter()
-    with progress.stage("pretrain", 1, f"{count} MemAEs, one per fold, trained together") as bar:
+    with progress.stage("pretrain", 1, f"{count} fold MemAEs") as bar:  # trained together: one step
         detectors, _ = fit_memaes(config, X, y, folds)
         seconds = time.perf_counter() - started
         summary = []

@@ -88,7 +88,7 @@ def open_study(config: Config, space: dict, paths: Paths, url: str | None, first
     study_name = name(config, ident)
     try:
         study = optuna.create_study(study_name=study_name, storage=backend, direction="maximize", pruner=pruner())
-        log.info(f"tune: new study {study_name}, trial 0 = the config's own values; {since(backend, config, ident)}")
+        log.info(f"tune: new study {study_name}, trial 0 = the config's own values; {since(backend, config, ident, study_name)}")
     except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(study_name=study_name, storage=backend, pruner=pruner())
         if _created(study):
@@ -114,10 +114,10 @@ def _created(study: optuna.Study) -> bool:
     return True
 
 
-def since(backend: optuna.storages.BaseStorage, config: Config, ident: dict[str, Any]) -> str:
-    """What changed since the latest other study of this competition in ``backend``."""
+def since(backend: optuna.storages.BaseStorage, config: Config, ident: dict[str, Any], new: str) -> str:
+    """What changed since the latest study of this competition in ``backend`` other than ``new``."""
     mine = [s for s in optuna.get_all_study_summaries(backend, include_best_trial=False)
-            if s.study_name.startswith(f"{config.slug}-")]
+            if s.study_name.startswith(f"{config.slug}-") and s.study_name != new]
     others = [s for s in mine if "identity" in s.user_attrs and s.user_attrs["identity"] != ident]
     if not others:
         older = [s.study_name for s in mine if "identity" not in s.user_attrs]
