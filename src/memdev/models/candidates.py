@@ -44,7 +44,7 @@ from memdev.paths import Paths
 PICKLED = ("gbm", "stack", "iforest", "lof")  # scikit-learn candidates, saved as pickles
 LABEL_FREE = ("memae", "iforest", "lof")  # the candidates that need no labels
 FIXED = ("gbm", "iforest", "lof")  # no tuned parameter changes them: tuning fits them once per fold
-LOF_ROWS = 20_000
+LOF_ROWS = 10_000
 
 
 def boosted(seed: int) -> HistGradientBoostingClassifier:
