@@ -15,6 +15,8 @@ PYTHON  ?= $(shell command -v python3.11 || command -v python3)
 VENV    := .venv
 PY      := $(VENV)/bin/python
 MEMDEV  := $(PY) -m memdev$(if $(filter 1,$(VERBOSE)), --verbose)
+# each stage says what it did; VERBOSE=1 also shows the commands
+Q       := $(if $(filter 1,$(VERBOSE)),,@)
 READY   := $(VENV)/.installed
 
 D        := data/$(COMP)
@@ -44,15 +46,15 @@ $(READY): requirements.txt pyproject.toml
 	touch $@
 
 data: $(READY) ## bring in COMP: ZIP=path.zip, else the kaggle CLI (COMP=demo: the built-in demo)
-	$(MEMDEV) data --comp $(COMP) $(if $(ZIP),--zip $(ZIP))
+	$(Q)$(MEMDEV) data --comp $(COMP) $(if $(ZIP),--zip $(ZIP))
 
 $(CONFIG) $(RAW) &: | $(READY)
-	$(MEMDEV) data --comp $(COMP) $(if $(ZIP),--zip $(ZIP))
+	$(Q)$(MEMDEV) data --comp $(COMP) $(if $(ZIP),--zip $(ZIP))
 
 preprocess: $(FEATURES) ## fit the feature transformer on the train table (.csv or .parquet); write float32 features
 
 $(FEATURES): $(RAW) $(CONFIG) | $(READY)
-	$(MEMDEV) preprocess --comp $(COMP)
+	$(Q)$(MEMDEV) preprocess --comp $(COMP)
 
 pretrain: $(PRETRAIN) ## pretrain one MemAE per CV fold on rows not labeled anomalous (VERBOSE=1: a line per epoch)
 
@@ -60,19 +62,19 @@ finetune: $(CV) ## DevNet heads on the frozen fold MemAEs: out-of-fold scores, C
 
 # both stages in one process: TensorFlow's start-up (seconds) is paid once
 $(PRETRAIN) $(CV) &: $(FEATURES) $(CONFIG) $(PARAMS)
-	$(MEMDEV) fit --comp $(COMP)
+	$(Q)$(MEMDEV) fit --comp $(COMP)
 
 train: $(CV) ## all of the above, each only if its inputs changed
 
 tune: $(FEATURES) ## add TRIALS Optuna trials (TIMEOUT=s, STORAGE=url); best params feed `make train`
-	$(MEMDEV) tune --comp $(COMP) --trials $(TRIALS) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(STORAGE),--storage "$(STORAGE)")
+	$(Q)$(MEMDEV) tune --comp $(COMP) --trials $(TRIALS) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(STORAGE),--storage "$(STORAGE)")
 
 submit: $(READY) ## (re)train if needed, write submissions/COMP/<time>_<cv>.csv + ledger row (KAGGLE=1: upload)
 	@$(MAKE) --no-print-directory -s train COMP=$(COMP) ZIP=$(ZIP)
 	@$(MEMDEV) submit --comp $(COMP) --message "$(MSG)" $(if $(filter 1,$(KAGGLE)),--kaggle)
 
 report: $(CV) ## data/COMP/reports/index.md: CV table and figures, the four studies, Optuna plots, CV vs leaderboard
-	$(MEMDEV) report --studies --comp $(COMP)
+	$(Q)$(MEMDEV) report --studies --comp $(COMP)
 
 status: $(READY) ## one screen: the data, each stage up to date or stale (and why), model and CV, study, submissions
 	@$(MEMDEV) status --comp $(COMP) $(if $(STORAGE),--storage "$(STORAGE)")
@@ -81,10 +83,10 @@ dashboard: $(READY) ## optuna-dashboard on COMP's study (STORAGE=url) at 127.0.0
 	@$(MEMDEV) dashboard --comp $(COMP) $(if $(STORAGE),--storage "$(STORAGE)")
 
 lb: $(READY) ## fill public scores into the ledger from Kaggle (or SCORE=0.81 FILE=x.csv by hand)
-	$(MEMDEV) lb --comp $(COMP) $(if $(SCORE),--score $(SCORE)) $(if $(FILE),--file $(FILE))
+	$(Q)$(MEMDEV) lb --comp $(COMP) $(if $(SCORE),--score $(SCORE)) $(if $(FILE),--file $(FILE))
 
 score: $(READY) ## local leaderboard: SOLUTION=solution.csv against FILE=x.csv, or every ledger row of COMP
-	$(MEMDEV) score $(if $(FILE),$(FILE),--comp $(COMP)) $(SOLUTION)
+	$(Q)$(MEMDEV) score $(if $(FILE),$(FILE),--comp $(COMP)) $(SOLUTION)
 
 bench: $(READY) ## pipeline vs IsolationForest/HGB anchors on ../shared/competitions (BENCH_COMPS=a,b); writes BENCHMARKS.md
 	$(PY) -m memdev.bench $(if $(BENCH_COMPS),--comps $(BENCH_COMPS))

@@ -223,7 +223,7 @@ def test_tuned_parameters_flow_into_make_train_and_the_ledger(demo_project):
                                              "params": {"memae.memory_size": 20, "head.margin": 3.0}})
     try:
         result = make(project, "train", "submit")
-        assert "-m memdev fit --comp demo" in result.stdout  # pretrain and finetune, in one process
+        assert "pretrain: 5 MemAEs" in result.stdout and "cross-validation" in result.stdout  # trained again
         tuned = config_io.load(paths.config, paths.best_params)
         assert (tuned.memae.memory_size, tuned.head.margin) == (20, 3.0)
         assert json.loads(paths.cv.read_text())["stamp"]["config"] == tuned.digest() != untuned

@@ -298,10 +298,13 @@ def speed_cv(done: list[Comparison]) -> list[str]:
             if name not in c.ours.cv:
                 continue
             after, after_spread = c.ours.cv[name]
-            change = (after - before) / spread if spread > 0 else float("nan")
-            flag = "" if not math.isfinite(change) or abs(change) <= 1 else " **beyond one std**"
+            if spread > 0:
+                change = (after - before) / spread
+                cell = f"{change:+.2f}" + (" **beyond one std**" if abs(change) > 1 else "")
+            else:  # every fold scored the same before
+                cell = f"n/a ({after - before:+.4f}; the std was 0)"
             lines.append(f"| {c.slug} | {c.metric} | {name} | {before:.4f} ± {spread:.4f} | {after:.4f} ± {after_spread:.4f} | "
-                         f"{change:+.2f}{flag} |")
+                         f"{cell} |")
     return lines
 
 

@@ -193,8 +193,7 @@ def describe(config: Config, summary: CVSummary) -> str:
                      f"(calls {cut.rate:.1%} of training rows anomalous)")
         return "\n".join(lines)
     values = ", ".join(f"{name} {value:.4f}" for name, value in summary.candidates.items())
-    lines.append(f"  CV {config.metric} of each candidate (its cut, and the ensemble's weights, chosen without each "
-                 f"fold): {values}")
+    lines.append(f"  candidates, CV {config.metric}: {values}")  # cut (and weights) chosen without each fold
     lines.append(metrics.table({"nested CV": summary.metrics}))
     spread = [v for v in summary.per_fold if v is not None]
     picks = ", ".join(f"{name} {n}" for name, n in Counter(summary.chosen_per_fold).most_common())
