@@ -109,6 +109,10 @@ def check_score(project: Path, submission: Path, solution: Path) -> str:
     return out
 
 
+# the first line each stage prints; make itself echoes no command unless VERBOSE=1
+STAGE_LINES = re.compile(r"^(wrote |data/\S+/config.yaml: |preprocess: |pretrain: |cross-validation)", re.M)
+
+
 @pytest.fixture(scope="module")
 def demo_project(tmp_path_factory):
     """A fresh project where `make train submit` ran on the demo, with its output.
@@ -130,8 +134,8 @@ def demo_project(tmp_path_factory):
 
 def test_make_train_submit_on_the_demo_prints_the_submission_path_last(demo_project):
     project, result = demo_project
-    for stage in ("data", "preprocess", "fit"):  # fit: pretrain and finetune in one process
-        assert f"-m memdev {stage} --comp demo" in result.stdout  # the whole chain ran
+    for said in ("wrote the demo competition", "preprocess: ", "pretrain: ", "cross-validation"):
+        assert said in result.stdout  # the whole chain ran, each stage saying what it did
     path = check_submission(project, "demo", last_line(result), "f1", "label")
     out = check_score(project, path, project / "data" / "demo" / "solution.csv")
     assert "beats the base rate" in out
@@ -140,7 +144,7 @@ def test_make_train_submit_on_the_demo_prints_the_submission_path_last(demo_proj
 def test_make_train_again_reruns_nothing_when_nothing_changed(demo_project):
     project, _ = demo_project
     result = make(project, "train")
-    assert "-m memdev" not in result.stdout, result.stdout
+    assert not STAGE_LINES.search(result.stdout), result.stdout
 
 
 def test_make_help_is_the_default_and_lists_every_target(demo_project):
@@ -165,9 +169,9 @@ def test_make_chains_the_stages_on_parquet_tables_and_reruns_nothing_after(tmp_p
     test.to_parquet(raw / "test.parquet", index=False)
     sample.to_csv(raw / "sample_submission.csv", index=False)  # often still a CSV on Kaggle
     out = make(project, "preprocess", COMP="pq").stdout
-    assert "-m memdev data --comp pq" in out and "-m memdev preprocess --comp pq" in out
+    assert "data/pq/config.yaml: id " in out and "preprocess: " in out
     assert sorted(p.name for p in raw.iterdir()) == ["sample_submission.csv", "test.parquet", "train.parquet"]
-    assert "-m memdev" not in make(project, "preprocess", COMP="pq").stdout  # up to date
+    assert not STAGE_LINES.search(make(project, "preprocess", COMP="pq").stdout)  # up to date
     (raw / "test.parquet").touch()
     assert "-m memdev preprocess --comp pq" in make(project, "-n", "preprocess", COMP="pq").stdout
 
@@ -223,7 +227,7 @@ def test_tuned_parameters_flow_into_make_train_and_the_ledger(demo_project):
                                              "params": {"memae.memory_size": 20, "head.margin": 3.0}})
     try:
         result = make(project, "train", "submit")
-        assert "pretrain: 5 MemAEs" in result.stdout and "cross-validation" in result.stdout  # trained again
+        assert "pretrain: " in result.stdout and "cross-validation" in result.stdout  # trained again
         tuned = config_io.load(paths.config, paths.best_params)
         assert (tuned.memae.memory_size, tuned.head.margin) == (20, 3.0)
         assert json.loads(paths.cv.read_text())["stamp"]["config"] == tuned.digest() != untuned
