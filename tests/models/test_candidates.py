@@ -42,3 +42,10 @@ def test_normal_rows_are_the_rows_not_labeled_anomalous():
 def test_rank_mix_weights_each_candidates_ranks():
     mixed = rank_mix({"a": np.array([1.0, 2.0, 3.0]), "b": np.array([3.0, 2.0, 1.0])}, {"a": 0.75, "b": 0.25})
     np.testing.assert_allclose(mixed, [0.75 / 3 + 0.25, 0.5 + 0.25 * 2 / 3, 0.75 + 0.25 / 3])
+
+
+def test_rank_mix_ranks_against_reference_scores_so_a_share_of_anomalous_rows_is_kept():
+    reference = {"a": np.arange(100.0), "b": np.arange(100.0)}
+    normal, anomalous = np.full(9, 50.0), np.full(1, 500.0)  # 10% anomalous, as the test rows of a novelty set
+    mixed = rank_mix({"a": np.r_[normal, anomalous], "b": np.r_[normal, anomalous]}, {"a": 0.5, "b": 0.5}, reference)
+    np.testing.assert_allclose(mixed, np.r_[np.full(9, 0.51), 1.0])  # the outlier ranks above every reference score

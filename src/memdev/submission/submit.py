@@ -27,7 +27,7 @@ from memdev.paths import Paths
 from memdev.submission import ledger
 from memdev.training import folds as folds_io
 from memdev.training import stamps
-from memdev.training.summary import CVSummary
+from memdev.training.summary import CVSummary, load_oof
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 def test_scores(config: Config, paths: Paths, cv: CVSummary) -> np.ndarray:
     """The chosen candidate's test scores, averaged over the fold models.
 
-    An ``ensemble`` mixes its candidates' ranks among the test rows with the weights chosen out of fold.
+    An ``ensemble`` mixes its candidates' ranks with the weights chosen out of
+    fold, each test score ranked among that candidate's out-of-fold scores.
     """
     X_test = np.asarray(preprocess.load_features(paths)[2])
     names = fitted_by(list(cv.weights) if cv.model == "ensemble" else [cv.model])
@@ -52,7 +53,8 @@ def test_scores(config: Config, paths: Paths, cv: CVSummary) -> np.ndarray:
     if cv.model == "ensemble":
         if "blend" in cv.weights:
             totals["blend"] = blend(totals["devnet"], totals["stack"])
-        return rank_mix(totals, cv.weights)
+        oof = load_oof(paths)
+        return rank_mix(totals, cv.weights, {name: oof[name].to_numpy(dtype=float) for name in cv.weights})
     if cv.model == "blend":
         return blend(totals["devnet"], totals["stack"])
     return totals[cv.model]
