@@ -16,8 +16,8 @@ here, so it is chosen only where it beats the best single candidate out of
 sample.
 
 Scores of different folds come from different fold models: everything here
-works on ranks within a fold (:func:`fold_ranks`), the unit in which a test
-set's scores are ranked too.
+works on ranks within a fold (:func:`fold_ranks`); a test row is ranked among
+the out-of-fold scores (:func:`memdev.models.candidates.rank_mix`).
 """
 
 from __future__ import annotations
