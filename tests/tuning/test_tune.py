@@ -238,3 +238,15 @@ def test_the_objective_is_the_cross_validated_metric_of_the_trials_config(tiny):
     summary, _ = finetune.summarise(trained, y, folds, finetune.cross_validate(trained, X, y, folds, memaes,
                                                                                stacked=stacked).oof)
     assert trial.value == pytest.approx(summary.value) and trial.user_attrs["model"] == summary.model
+
+
+def test_trials_that_all_scored_the_same_get_no_importances_and_no_warning(tmp_path, caplog, recwarn):
+    from memdev.paths import Paths
+
+    study = optuna.create_study(direction="maximize")
+    study.optimize(lambda trial: 0.5 + 0 * trial.suggest_float("memae.shrink", 0.0, 1.0), n_trials=3)
+    paths = Paths("toy", tmp_path)
+    tune.finish(study, fast_config(), paths)
+    assert "best trial #0" in caplog.text and "most important" not in caplog.text
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
+    assert not (paths.reports / "tune_importances.png").exists() and (paths.reports / "tune_history.png").exists()

@@ -220,10 +220,12 @@ def finish(study: optuna.Study, config: Config, paths: Paths) -> None:
     record = {"study": study.study_name, "trial": best.number, "value": float(best.value),
               "metric": config.metric, "params": params}
     config_io.save_tuned(paths.best_params, record)
-    if len(done) >= 2:
+    # importances compare trials that scored differently; with one value they are equal, and Optuna warns
+    varied = len({t.value for t in done}) >= 2
+    if varied:
         importances = optuna.importance.get_param_importances(study)
         log.info("tune: most important: " + ", ".join(f"{k} {v:.2f}" for k, v in list(importances.items())[:3]))
-    plots(study, paths)
+    plots(study, paths, varied)
     log.info(f"tune: wrote {paths.best_params} (`make train` and `make submit` now use it) "
              f"and plots in {paths.reports}")
 
@@ -238,7 +240,7 @@ def describe_params(params: dict[str, Any]) -> str:
     return textwrap.fill(text, 100, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False)
 
 
-def plots(study: optuna.Study, paths: Paths) -> None:
+def plots(study: optuna.Study, paths: Paths, importances: bool = True) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -250,6 +252,8 @@ def plots(study: optuna.Study, paths: Paths) -> None:
         "tune_importances.png": lambda: ovm.plot_param_importances(study),
         "tune_slice_memory_size.png": lambda: ovm.plot_slice(study, params=["memae.memory_size"]),
     }
+    if not importances:
+        figures.pop("tune_importances.png")
     for name, draw in figures.items():
         try:
             axes = draw()
