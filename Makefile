@@ -56,7 +56,7 @@ preprocess: $(FEATURES) ## fit the feature transformer on the train table (.csv 
 $(FEATURES): $(RAW) $(CONFIG) | $(READY)
 	$(Q)$(MEMDEV) preprocess --comp $(COMP)
 
-pretrain: $(PRETRAIN) ## pretrain one MemAE per CV fold on rows not labeled anomalous (VERBOSE=1: a line per epoch)
+pretrain: $(PRETRAIN) ## one MemAE per CV fold on rows not labeled anomalous; runs with finetune (`memdev fit`)
 
 finetune: $(CV) ## DevNet heads on the frozen fold MemAEs: out-of-fold scores, CV table, threshold
 
