@@ -57,7 +57,9 @@ def run(config: Config, paths: Paths) -> None:
     with progress.stage("finetune", count) as bar:
         result = cross_validate(config, X, y, folds, memaes,
                                 lambda fold, held_out, oof: bar.advance(1, f"{len(held_out)} held-out rows scored"))
-    summary, scores = summarise(config, y, folds, result.oof, labelfree.statistics(X, config.seed))
+    # the label-free rule's feature statistics (a PCA of up to 20,000 rows): only where it will choose
+    stats = None if folds_io.supervised(config, y) else labelfree.statistics(X, config.seed)
+    summary, scores = summarise(config, y, folds, result.oof, stats)
     summary.stamp = stamps.of(config, paths)
     if summary.model == selection.ENSEMBLE:
         result.oof[selection.ENSEMBLE] = scores
