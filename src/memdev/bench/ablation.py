@@ -10,7 +10,8 @@ one competition and seed uses the same folds and the same MemAE per fold.
 * Candidates: the nested CV of the selection with today's menu (memae,
   devnet, gbm, stack, blend), with IsolationForest and LOF added, with the
   rank ensemble added, and with the label-free scores as two more stack
-  columns (``stack_lf``), beside each candidate alone.
+  columns (``stack_lf``), and two smaller menus, beside each candidate alone.
+  The out-of-fold scores are kept in ``oof.npz`` beside ``ablation.json``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ MENUS = {  # name: (candidates, ensemble in the menu)
     "B A + iforest, lof": (TODAY + ("iforest", "lof"), False),
     "C B + ensemble (the default)": (TODAY + ("iforest", "lof"), True),
     "D C with stack_lf for stack": (("memae", "devnet", "gbm", "stack_lf", "blend", "iforest", "lof"), True),
+    "E gbm, stack, blend": (("gbm", "stack", "blend"), False),
+    "F devnet, gbm, stack, blend": (("devnet", "gbm", "stack", "blend"), False),
 }
 
 # {"latent,error": {slug: (nested CV, std over seeds)}}
@@ -75,7 +78,7 @@ def measure(slug: str, source: Path, root: Path, seed: int) -> dict[str, float]:
     with threadpool_limits(limits=1):  # OpenMP boosters on a shared 2-core machine: one thread is faster
         memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
         out = heads(config, X, y, folds, memaes, stacked) if slug in HEAD_COMPETITIONS else {}
-        out.update(menus(config, X, y, folds, memaes, stacked))
+        out.update(menus(config, X, y, folds, memaes, stacked, root))
     for name, value in out.items():
         print(f"  {slug} seed {seed} {name}: nested CV {config.metric} {value:.4f}", flush=True)
     atomic.write_text(done, json.dumps(out, indent=1))
@@ -100,13 +103,15 @@ def heads(config, X, y, folds, memaes, stacked) -> dict[str, float]:
     return out
 
 
-def menus(config, X, y, folds, memaes, stacked) -> dict[str, float]:
+def menus(config, X, y, folds, memaes, stacked, root) -> dict[str, float]:
     from memdev.training import finetune, selection
 
     config = config.with_params({"stacking": "auto"})
     result = finetune.cross_validate(config, X, y, folds, memaes, stacked=stacked)
     oof = dict(result.oof)
     oof["stack_lf"] = stack_lf(config, X, y, folds, memaes, result.folds)
+    # kept so that a later menu or rule can be judged on these folds without training again
+    np.savez_compressed(root / "oof.npz", y=y, folds=folds, **oof)
     out = {name: selection.nested(config, y, folds, {n: oof[n] for n in names}, ensemble).value
            for name, (names, ensemble) in MENUS.items()}
     out.update({f"fixed: {name}": selection.nested(config, y, folds, {name: scores}).value for name, scores in oof.items()})
