@@ -1,5 +1,10 @@
 """memdev.bench.ablation: the subsets of the head's inputs, and their means over competitions."""
 
+import json
+
+import numpy as np
+import pytest
+
 from memdev.bench import ablation
 from memdev.config import HEAD_INPUTS
 
@@ -19,9 +24,30 @@ def test_seeds_become_a_mean_and_std_per_competition_and_means_rank_the_rows():
     assert list(ablation.means(table).items()) == [("latent,error", 0.7), ("latent", 0.6)]
 
 
-def test_the_menus_measure_iforest_lof_the_ensemble_and_stack_lf_one_at_a_time():
+def test_the_menus_measure_iforest_lof_the_ensemble_stack_lf_and_the_blend_prior_one_at_a_time():
     names = list(ablation.MENUS)
-    assert ablation.MENUS[names[0]] == (ablation.TODAY, False)
+    assert ablation.MENUS[names[0]] == (ablation.TODAY, False, None)
     assert set(ablation.MENUS[names[1]][0]) - set(ablation.TODAY) == {"iforest", "lof"}
-    assert ablation.MENUS[names[2]] == (ablation.MENUS[names[1]][0], True)
+    assert ablation.MENUS[names[2]] == (ablation.MENUS[names[1]][0], True, None)
     assert set(ablation.MENUS[names[3]][0]) ^ set(ablation.MENUS[names[2]][0]) == {"stack", "stack_lf"}
+    assert ablation.MENUS[names[-1]] == (ablation.MENUS[names[2]][0], True, "blend")  # the default: C kept to the blend
+
+
+def test_a_finished_run_measures_the_menus_again_from_its_kept_scores_without_training(tmp_path, monkeypatch):
+    from conftest import fast_config
+
+    from memdev import config as config_io
+    from memdev.paths import Paths
+
+    paths = Paths("toy", tmp_path)
+    paths.config.parent.mkdir(parents=True)
+    config_io.save(fast_config(slug="toy", metric="average_precision", submission="score"), paths.config)
+    rng = np.random.default_rng(0)
+    y = (np.arange(200) % 7 == 0).astype(int)
+    names = {n for menu, _, _ in ablation.MENUS.values() for n in menu} | {"stack_lf"}
+    np.savez(tmp_path / "oof.npz", y=y, folds=np.arange(200) % 5, **{n: y + rng.random(200) for n in names})
+    (tmp_path / "ablation.json").write_text(json.dumps({"features": 0.5, "B A + iforest, lof": 0.1, "gone": 0.2}))
+    monkeypatch.setattr(ablation, "prepare", lambda *args: pytest.fail("trained again"))
+    out = ablation.measure("toy", tmp_path, tmp_path, 0)
+    assert out["features"] == 0.5 and "gone" not in out  # the head rows read back, the menus measured again
+    assert set(ablation.MENUS) | {f"fixed: {n}" for n in names} <= set(out) and out["B A + iforest, lof"] > 0.5

@@ -36,6 +36,21 @@ def test_f1_on_separable_scores_finds_the_gap_and_labels_every_row_right(separab
     np.testing.assert_array_equal(cut.apply(scores), y)
 
 
+def test_f1_cuts_score_every_distinct_score_as_a_cut_as_f1_score_would():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(1)
+    scores = rng.integers(0, 12, 200).astype(float)  # many ties
+    y = (rng.random(200) < 0.2).astype(int)
+    cuts, f1, called = threshold.f1_cuts(scores, y)
+    np.testing.assert_array_equal(cuts, np.unique(scores)[::-1])
+    for cut, value, count in zip(cuts, f1, called):
+        assert count == (scores >= cut).sum()
+        assert value == pytest.approx(f1_score(y, (scores >= cut).astype(int)), abs=1e-12)
+    chosen = threshold.choose(config("f1"), scores, y)
+    assert f1_score(y, chosen.apply(scores)) == pytest.approx(f1.max(), abs=1e-12)
+
+
 def test_f1_is_the_default_with_labels_and_needs_a_labeled_anomaly():
     assert threshold.choose(config(), np.r_[0.1, 0.9], np.r_[0, 1]).strategy == "f1"
     with pytest.raises(MemdevError, match="needs labeled anomalies"):

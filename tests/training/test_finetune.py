@@ -123,3 +123,17 @@ def test_cross_validation_fits_what_no_tuned_parameter_changes_once_per_fold_acr
         np.testing.assert_array_equal(first.oof[name], again.oof[name])
     assert set(first.oof) == {"memae", "devnet", "gbm", "stack", "blend", "iforest", "lof"}
     assert all(m.gbm is not None and m.stack is not None and m.lof is not None for m in again.folds)
+
+
+def test_folds_fitted_at_once_give_the_scores_and_models_of_folds_fitted_one_at_a_time():
+    X = gaussian_rows(120, features=4)
+    y = (np.arange(120) % 8 == 0).astype(int)
+    X[y == 1] += 2.0
+    config = fast_config(stacking="auto", folds=3)
+    folds = folds_io.assign(y, config)
+    memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
+    one = finetune.cross_validate(config.with_params({"threads.folds": 1}), X, y, folds, memaes, stacked=stacked)
+    many = finetune.cross_validate(config.with_params({"threads.folds": 3}), X, y, folds, memaes, stacked=stacked)
+    assert set(one.oof) == set(many.oof)
+    for name in one.oof:
+        np.testing.assert_array_equal(one.oof[name], many.oof[name])

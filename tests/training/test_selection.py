@@ -66,3 +66,13 @@ def test_stacking_on_always_submits_the_stack():
     rng, y, folds = data()
     oof = {"gbm": y + rng.random(len(y)), "stack": rng.random(len(y))}
     assert selection.select(fast_config(metric="average_precision", stacking="on"), y, folds, oof)[0].model == "stack"
+
+
+def test_the_blend_stays_unless_another_candidate_beats_it_clearly_fold_by_fold():
+    rng, y, folds = data()
+    oof = {name: y + rng.normal(0, 1, len(y)) for name in ("blend", "gbm")}  # equal skill
+    choice, values, _ = selection.select(AP, y, folds, oof)
+    assert values["gbm"] > values["blend"] and choice.model == "blend"  # ahead by luck, not by evidence
+    oof["gbm"] = 3 * y + rng.normal(0, 1, len(y))  # better on every fold
+    assert selection.select(AP, y, folds, oof)[0].model == "gbm"
+    assert selection.nested(AP, y, folds, oof).chosen == ["gbm"] * 5

@@ -14,7 +14,9 @@ those scores, and measures that choice by nested CV; without them,
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -113,27 +115,54 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     cache = {} if cache is None else cache
     oof = {name: np.zeros(len(y)) for name in fitted}
     result = CVResult(oof)
-    with threadpool_limits(config.threads.boosting or None, user_api="openmp"):
+    openmp = config.threads.boosting or None
+    with threadpool_limits(openmp, user_api="openmp"), \
+            ThreadPoolExecutor(min(config.threads.folds or cores(), count)) as pool:
+        # every fold's scikit-learn fits are queued at once, fold by fold; fold k's scores wait only for its own
+        fits = {}
         for fold in range(count):
-            held_out = np.flatnonzero(folds == fold)
-            models = FoldModels(memaes[fold], heads[fold])
-            for name in [n for n in fitted if n in FIXED]:
-                if (name, fold) not in cache:
-                    model = fit_fixed(name, config.seed, X, y, train[fold])
-                    cache[name, fold] = model, fixed_scores(name, model, X[held_out])
-                model, oof[name][held_out] = cache[name, fold]
-                setattr(models, name, model)
+            for name in [n for n in fitted if n in FIXED and (n, fold) not in cache]:
+                fits[name, fold] = pool.submit(limited, openmp, fit_fixed, name, config.seed, X, y, train[fold])
             if "stack" in fitted:
-                models.stack = boosted(config.seed).fit(stack_inputs(X[train[fold]], views[fold]), y[train[fold]])
-                views[fold] = None  # done with this fold's views
-            for name, scores in models.score(X, [n for n in fitted if n not in FIXED], held_out).items():
-                oof[name][held_out] = scores
-            result.folds.append(models)
-            if on_fold:
-                on_fold(fold, held_out, oof)
+                fits["stack", fold] = pool.submit(limited, openmp, fit_stack, config.seed, X, y, train[fold], views[fold])
+        del views  # the queued fits hold each fold's own
+        try:
+            for fold in range(count):
+                held_out = np.flatnonzero(folds == fold)
+                models = FoldModels(memaes[fold], heads[fold])
+                for name in [n for n in fitted if n in FIXED]:
+                    if (name, fold) not in cache:
+                        model = fits.pop((name, fold)).result()
+                        cache[name, fold] = model, fixed_scores(name, model, X[held_out])
+                    model, oof[name][held_out] = cache[name, fold]
+                    setattr(models, name, model)
+                if "stack" in fitted:
+                    models.stack = fits.pop(("stack", fold)).result()
+                for name, scores in models.score(X, [n for n in fitted if n not in FIXED], held_out).items():
+                    oof[name][held_out] = scores
+                result.folds.append(models)
+                if on_fold:
+                    on_fold(fold, held_out, oof)
+        finally:  # a pruned trial leaves the fits nobody will wait for
+            for job in fits.values():
+                job.cancel()
     if "blend" in names:
         oof["blend"] = blend(oof["devnet"], oof["stack"])
     return result
+
+
+def fit_stack(seed: int, X, y: np.ndarray, rows: np.ndarray, views: dict[str, np.ndarray]):
+    return boosted(seed).fit(stack_inputs(X[rows], views), y[rows])
+
+
+def limited(threads: int | None, fit, *args):
+    """``fit(*args)`` on at most ``threads`` OpenMP threads: a thread's OpenMP limit is its own, not its pool's."""
+    with threadpool_limits(threads, user_api="openmp"):
+        return fit(*args)
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def select(config: Config, y: np.ndarray, oof: dict[str, np.ndarray]) -> tuple[str, dict[str, float]]:
