@@ -35,7 +35,6 @@ def test_the_menus_measure_iforest_lof_the_ensemble_stack_lf_and_the_blend_prior
 
 def test_a_finished_run_measures_the_menus_again_from_its_kept_scores_without_training(tmp_path, monkeypatch):
     from conftest import fast_config
-
     from memdev import config as config_io
     from memdev.paths import Paths
 

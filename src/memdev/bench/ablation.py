@@ -59,7 +59,6 @@ def measure(slug: str, source: Path, root: Path, seed: int) -> dict[str, float]:
     from threadpoolctl import threadpool_limits
 
     from memdev import atomic
-
     from memdev import config as config_io
     from memdev.paths import Paths
 
@@ -70,7 +69,8 @@ def measure(slug: str, source: Path, root: Path, seed: int) -> dict[str, float]:
             config = config_io.load(Paths(slug, root).config).with_params({"stacking": "auto"})
             scores = dict(np.load(kept))
             y, folds = scores.pop("y"), scores.pop("folds")
-            out = {row: value for row, value in out.items() if row in {','.join(subset) for subset in subsets()}} | menu_rows(config, y, folds, scores)
+            heads = {",".join(subset) for subset in subsets()}
+            out = {row: value for row, value in out.items() if row in heads} | menu_rows(config, y, folds, scores)
         return out
 
     from memdev.features import preprocess
