@@ -92,10 +92,11 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
                    stacked: StackedMemAE | None = None, cache: dict | None = None) -> CVResult:
     """Out-of-fold scores of every candidate, on each fold's MemAE (``memaes``, in fold order).
 
-    The folds' DevNet heads are trained together first; then, fold by fold,
-    the other candidates are fitted, every candidate scores the fold's
-    held-out rows, and ``on_fold(fold, held_out, oof)`` is called (tuning
-    reports there and may prune the trial).
+    The folds' DevNet heads are trained together first; then the scikit-learn
+    candidates of every fold are queued on ``threads.folds`` threads and, fold
+    by fold, as soon as the fold's own are fitted, every candidate scores its
+    held-out rows and ``on_fold(fold, held_out, oof)`` is called (tuning
+    reports there and may prune the trial; the fits not started are dropped).
 
     ``stacked``: the MemAEs as :class:`StackedMemAE`, if at hand. ``cache``:
     a dict kept across calls on the same X, y, folds and seed (tuning's
