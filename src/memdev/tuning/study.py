@@ -38,9 +38,10 @@ def identity(config: Config, space: dict, paths: Paths) -> dict[str, Any]:
     """Everything that changes a trial's result: what a study's name hashes."""
     settings = {key: value for key, value in config.to_dict().items() if key not in UNHASHED}
     data = preprocess.load_info(paths).get("stamp", {})
-    # "objective": what a trial returns; the optimistic CV of earlier trials is not comparable with the nested one
+    # "objective": what a trial returns; trials of an earlier objective (the optimistic CV, or the nested CV
+    # of a selection without the blend prior) are not comparable with today's
     return {"config": settings, "search space": space, "data": {"train data": data.get("train", "")},
-            "features config": data.get("config", ""), "objective": "nested CV"}
+            "features config": data.get("config", ""), "objective": "nested CV, blend kept unless clearly beaten"}
 
 
 def name(config: Config, ident: dict[str, Any]) -> str:
