@@ -47,3 +47,9 @@ def test_the_section_gives_both_timings_the_ratio_the_targets_and_the_cv_before_
     assert "| demo | f1 | devnet | 0.5000 ± 0.0100 | 0.5200 ± 0.0100 | +2.00 **beyond one std** |" in rows
     assert "| demo | f1 | gbm | 0.6000 ± 0.0200 | 0.6000 ± 0.0200 | +0.00 |" in rows
     assert "`abc123`" in text
+
+
+def test_bank_marketing_under_40_seconds_but_less_than_3x_faster_is_missed():
+    bank = Comparison("bank-marketing", 28_832, "f1", base=side({"train": 88.3}), ours=side({"train": 39.6}))
+    rows = [line for line in render.speed_section([bank], "header", "abc123", 6).splitlines() if line.startswith("| bank")]
+    assert rows[0].endswith("| 2.2× | < 40 s and ≥ 3× | missed: under the seconds (< 3× faster) |")
