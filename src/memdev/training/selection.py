@@ -6,9 +6,9 @@ selection procedure instead: for every fold k, the other folds' out-of-fold
 scores choose the candidate, the ensemble weights and the cut, and fold k is
 scored by them. The choice keeps :data:`PRIOR` (the blend) unless the best
 candidate beats it by more than one standard error of their per-fold
-differences (the one-standard-error rule). It reuses the out-of-fold scores (no refits): the other
-folds' scores come from fold models that saw fold k's rows, so on small weak
-sets the nested CV may still be slightly optimistic. The submitted choice
+differences (the one-standard-error rule). It reuses the out-of-fold scores
+(no refits): the other folds' scores come from fold models that saw fold k's
+rows, so on small weak sets the nested CV may still be slightly optimistic. The submitted choice
 (:func:`select`) is the same procedure run on all folds.
 
 The ``ensemble`` candidate is Caruana et al.'s (2004) greedy ensemble
