@@ -101,13 +101,19 @@ def test_cross_validate_never_shows_a_fold_its_held_out_rows(monkeypatch):
     assert set(result.oof) == {"memae", "devnet", "gbm", "stack", "blend", "iforest", "lof"}
 
 
-def test_cross_validation_fits_what_no_tuned_parameter_changes_once_per_fold_across_calls_sharing_a_cache(monkeypatch):
+def shifted_anomalies_with_fold_memaes(folds: int):
+    """120 rows, every 8th an anomaly shifted by 2, a stacking config with ``folds`` folds, and its fold MemAEs."""
     X = gaussian_rows(120, features=4)
     y = (np.arange(120) % 8 == 0).astype(int)
     X[y == 1] += 2.0
-    config = fast_config(stacking="auto", folds=2)
-    folds = folds_io.assign(y, config)
-    memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
+    config = fast_config(stacking="auto", folds=folds)
+    assigned = folds_io.assign(y, config)
+    memaes, stacked = pretrain.fit_memaes(config, X, y, assigned)
+    return X, y, config, assigned, memaes, stacked
+
+
+def test_cross_validation_fits_what_no_tuned_parameter_changes_once_per_fold_across_calls_sharing_a_cache(monkeypatch):
+    X, y, config, folds, memaes, stacked = shifted_anomalies_with_fold_memaes(folds=2)
     fitted, detectors = [], []
     real, real_detectors = finetune.boosted, candidates.detectors
     monkeypatch.setattr(finetune, "boosted", lambda seed: fitted.append("stack") or real(seed))
@@ -125,13 +131,8 @@ def test_cross_validation_fits_what_no_tuned_parameter_changes_once_per_fold_acr
     assert all(m.gbm is not None and m.stack is not None and m.lof is not None for m in again.folds)
 
 
-def test_folds_fitted_at_once_give_the_scores_and_models_of_folds_fitted_one_at_a_time():
-    X = gaussian_rows(120, features=4)
-    y = (np.arange(120) % 8 == 0).astype(int)
-    X[y == 1] += 2.0
-    config = fast_config(stacking="auto", folds=3)
-    folds = folds_io.assign(y, config)
-    memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
+def test_folds_fitted_at_once_give_the_scores_of_folds_fitted_one_at_a_time():
+    X, y, config, folds, memaes, stacked = shifted_anomalies_with_fold_memaes(folds=3)
     one = finetune.cross_validate(config.with_params({"threads.folds": 1}), X, y, folds, memaes, stacked=stacked)
     many = finetune.cross_validate(config.with_params({"threads.folds": 3}), X, y, folds, memaes, stacked=stacked)
     assert set(one.oof) == set(many.oof)
