@@ -140,3 +140,9 @@ def test_thread_counts_are_whole_numbers_from_zero(value):
     with pytest.raises(MemdevError, match=r"threads.boosting is .*; expected a whole number >= 0"):
         Config.from_dict(minimal(threads={"boosting": value}))
     assert Config.from_dict(minimal(threads={"tuning": 1})).threads.tuning == 1
+
+
+def test_the_default_threshold_strategy_builds_the_same_models_as_the_strategy_it_resolves_to():
+    config = fast_config()  # labeled, no strategy set: 'f1'
+    assert config.digest() == config.with_params({"threshold.strategy": "f1"}).digest()
+    assert config.digest() != config.with_params({"threshold.strategy": "quantile"}).digest()

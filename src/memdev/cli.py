@@ -145,6 +145,16 @@ def run(args: argparse.Namespace) -> None:
 
         preprocess.run(config, paths)
         return
+    if args.stage == "submit":  # mixes the scores finetune stored: no model, no TensorFlow
+        from memdev.submission import submit
+
+        path, message = submit.run(config, paths, args.message)
+        try:
+            if args.kaggle:
+                submit.upload(paths, path, message)
+        finally:
+            print(path)  # the last line, uploaded or not: scripts take the CSV from here
+        return
     runtime.seed_everything(config.seed, config.threads.tuning if args.stage == "tune" else config.threads.tensorflow)
     if args.stage in ("pretrain", "finetune", "fit", "train"):
         from memdev.features import preprocess
@@ -158,15 +168,6 @@ def run(args: argparse.Namespace) -> None:
         from memdev.tuning import tune
 
         tune.run(config, paths, args.trials, args.timeout, args.storage)
-    elif args.stage == "submit":
-        from memdev.submission import submit
-
-        path, message = submit.run(config, paths, args.message)
-        try:
-            if args.kaggle:
-                submit.upload(paths, path, message)
-        finally:
-            print(path)  # the last line, uploaded or not: scripts take the CSV from here
     else:
         _report(args, config, paths)
 

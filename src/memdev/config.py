@@ -180,6 +180,8 @@ class Config:
     def digest(self) -> str:
         """A short hash of everything that changes a model (all but :data:`NOT_MODELLED`)."""
         settings = {key: value for key, value in self.to_dict().items() if key not in NOT_MODELLED}
+        # the default strategy and the strategy it resolves to build the same models (tuning's trial 0 names it)
+        settings["threshold"]["strategy"] = self.threshold_strategy
         text = json.dumps(settings, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 

@@ -1,6 +1,7 @@
 """Optuna tuning: the search space (widened to hold the config), trial 0, the objective, pruning, resumable
 studies that a config edit replaces, kills and parallel workers."""
 
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import yaml
 from conftest import SRC, fast_config, memdev
 from memdev import config as config_io
 from memdev.errors import MemdevError
+from memdev.training import stamps
 from memdev.tuning import tune
 
 
@@ -63,6 +65,34 @@ def test_tuning_resumes_the_same_study_and_writes_the_winner(tiny):
     best = yaml.safe_load(tiny.best_params.read_text())
     assert best["trial"] == study.best_trial.number and "memae.memory_size" in best["params"]
     assert (tiny.reports / "tune_history.png").stat().st_size > 0
+
+
+def without_tensorflow(tmp_path):
+    """A PYTHONPATH on which TensorFlow and Keras cannot be imported."""
+    for name in ("tensorflow", "keras"):
+        (tmp_path / "blocked" / name).mkdir(parents=True)
+        (tmp_path / "blocked" / name / "__init__.py").write_text(f"raise ImportError('{name} is blocked')")
+    return {**os.environ, "PYTHONPATH": f"{tmp_path / 'blocked'}{os.pathsep}{SRC}"}
+
+
+def test_after_make_train_trial_0_takes_its_cv_and_the_winners_models_are_left_for_submit(tiny, tmp_path):
+    assert memdev(tiny.root, "fit", "--comp", "tiny").returncode == 0
+    trained = json.loads(tiny.cv.read_text())["value"]
+    result = memdev(tiny.root, "tune", "--comp", "tiny", "--trials", "3")
+    assert result.returncode == 0, result.stderr
+    study, _ = completed(tiny)
+    # trial 0 is the config `make train` just built its models from: its CV, not trained again
+    assert study.trials[0].value == trained and "takes their CV" in result.stdout
+    # the winner's models are on disk as `make train` would leave them, newer than the parameters (make's view)
+    config = config_io.load(tiny.config, tiny.best_params)
+    stamps.check(config, tiny, "submit")
+    assert json.loads(tiny.cv.read_text())["value"] == study.best_value
+    assert min(tiny.cv.stat().st_mtime, tiny.pretrained.stat().st_mtime) >= tiny.best_params.stat().st_mtime
+    # submit mixes the stored test scores: no retraining, and no TensorFlow at all
+    submitted = subprocess.run([sys.executable, "-m", "memdev", "submit", "--comp", "tiny", "--root", str(tiny.root)],
+                               capture_output=True, text=True, env=without_tensorflow(tmp_path))
+    assert submitted.returncode == 0, submitted.stderr
+    assert submitted.stdout.strip().splitlines()[-1].endswith(f"f1-{study.best_value:.4f}.csv")
 
 
 def edit(paths, changes):

@@ -88,7 +88,7 @@ def candidates(root: Path, slug: str) -> list[Model]:
         started = time.perf_counter()
         choice = selection.fit(config, name, ranks, y, np.arange(len(y)))
         scores = choice.score(ranks, np.arange(len(y))) if name == selection.ENSEMBLE else oof[name].to_numpy(dtype=float)
-        test = submit.test_scores(config, paths, dataclasses.replace(summary, model=name, weights=choice.weights))
+        test = submit.test_scores(paths, dataclasses.replace(summary, model=name, weights=choice.weights))
         if config.submission == "label":
             test = threshold.choose(config, scores, y).apply(test)
         csv = root / "candidates" / f"{name}.csv"

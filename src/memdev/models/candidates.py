@@ -17,11 +17,11 @@
     anomalous (every regime: it needs no labels);
 ``lof``
     LocalOutlierFactor in novelty mode (20 neighbours) on the same rows, at
-    most :data:`LOF_ROWS` of them drawn at random: its cost grows with the
-    square of the rows it holds.
+    most :data:`LOF_ROWS` of them drawn at random (fewer past a million rows,
+    :data:`LOF_PAIRS`): each row it scores costs a search of all it holds.
 
 Ensembles of these are made from their scores by :mod:`memdev.training.selection`
-(:func:`rank_mix` applies the weights it chose).
+(:func:`memdev.models.ranks.rank_mix` applies the weights it chose).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
-from scipy.stats import rankdata
 from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 from sklearn.neighbors import LocalOutlierFactor
 
@@ -45,6 +44,9 @@ PICKLED = ("gbm", "stack", "iforest", "lof")  # scikit-learn candidates, saved a
 LABEL_FREE = ("memae", "iforest", "lof")  # the candidates that need no labels
 FIXED = ("gbm", "iforest", "lof")  # no tuned parameter changes them: tuning fits them once per fold
 LOF_ROWS = 10_000
+# LOF's neighbour search costs (rows it holds) x (rows it scores): past 1,000,000 rows it holds fewer,
+# so 5,000,000 rows cost no more than 1,000,000 (2,000 held)
+LOF_PAIRS = 10_000_000_000
 
 
 def boosted(seed: int) -> HistGradientBoostingClassifier:
@@ -63,29 +65,6 @@ def boosted(seed: int) -> HistGradientBoostingClassifier:
 
 def stack_inputs(X: np.ndarray, parts: dict[str, np.ndarray]) -> np.ndarray:
     return np.concatenate([np.asarray(X), parts["latent"], parts["error"]], axis=1)
-
-
-def blend(*scores: np.ndarray) -> np.ndarray:
-    return np.mean([rankdata(s) / len(s) for s in scores], axis=0)
-
-
-def rank_mix(scores: dict[str, np.ndarray], weights: dict[str, float],
-             reference: dict[str, np.ndarray] | None = None) -> np.ndarray:
-    """The weighted mean of each candidate's ranks, in (0, 1].
-
-    A row's rank is its share of ``reference[name]`` (the candidate's
-    out-of-fold scores) at or below its score; without a reference, its rank
-    among these rows. Ranks against the out-of-fold scores keep the scale the
-    threshold was chosen on: test rows of a novelty competition are more often
-    anomalous than the training rows, and ranks among them alone would call
-    only as many rows as the training rows' share.
-    """
-    def rank(name: str) -> np.ndarray:
-        if reference is None:
-            return rankdata(scores[name]) / len(scores[name])
-        return np.searchsorted(np.sort(reference[name]), scores[name], side="right") / len(reference[name])
-
-    return sum(weight * rank(name) for name, weight in weights.items())
 
 
 def detectors(seed: int) -> tuple[IsolationForest, LocalOutlierFactor]:
@@ -139,13 +118,15 @@ class FoldModels:
     lof: LocalOutlierFactor | None = None
 
     def fit_detectors(self, seed: int, X: np.ndarray, normal: np.ndarray, names: list[str]) -> None:
-        """IsolationForest and LOF (those of ``names``) on the rows ``normal``; LOF on a random sample of them."""
+        """IsolationForest and LOF (those of ``names``) on the rows ``normal`` of ``X``; LOF on a random
+        sample of them, smaller the more rows ``X`` has (:data:`LOF_PAIRS`)."""
         iforest, lof = detectors(seed)
         if "iforest" in names:
             self.iforest = iforest.fit(X[normal])
         if "lof" in names:
-            if len(normal) > LOF_ROWS:
-                normal = np.sort(np.random.default_rng(seed).choice(normal, LOF_ROWS, replace=False))
+            held = min(LOF_ROWS, LOF_PAIRS // len(X))
+            if len(normal) > held:
+                normal = np.sort(np.random.default_rng(seed).choice(normal, held, replace=False))
             self.lof = lof.fit(X[normal])
 
     def score(self, X: np.ndarray, names: list[str], rows: np.ndarray | None = None) -> dict[str, np.ndarray]:

@@ -1,4 +1,4 @@
-"""The submit stage: score test.csv with the fold models, validate, write, record.
+"""The submit stage: the chosen model's test scores (stored by finetune), validated, written, recorded.
 
 The CSV goes to ``submissions/<slug>/<UTC time>_<metric>-<cv>.csv`` and a row
 to ``submissions/ledger.csv``; ``memdev submit`` prints the path as its last line.
@@ -13,51 +13,35 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
-from memdev import atomic, progress
+from memdev import atomic
 from memdev import config as config_io
 from memdev.config import Config
 from memdev.errors import MemdevError
 from memdev.features import preprocess
 from memdev.ingest import kaggle_cli
 from memdev.ingest.tables import read_table
-from memdev.models.candidates import FoldModels, blend, fitted_by, rank_mix
+from memdev.models.ranks import rank_mix
 from memdev.paths import Paths
 from memdev.submission import ledger
-from memdev.training import folds as folds_io
 from memdev.training import stamps
-from memdev.training.summary import CVSummary, load_oof
+from memdev.training.summary import CVSummary, load_oof, load_test_scores
 
 log = logging.getLogger(__name__)
 
 
-def test_scores(config: Config, paths: Paths, cv: CVSummary) -> np.ndarray:
-    """The chosen candidate's test scores, averaged over the fold models.
+def test_scores(paths: Paths, cv: CVSummary) -> np.ndarray:
+    """The chosen candidate's test scores (each candidate's: the mean of its fold models', stored by finetune).
 
     An ``ensemble`` mixes its candidates' ranks with the weights chosen out of
     fold, each test score ranked among that candidate's out-of-fold scores.
     """
-    X_test = np.asarray(preprocess.load_features(paths)[2])
-    names = fitted_by(list(cv.weights) if cv.model == "ensemble" else [cv.model])
-    count = folds_io.count(folds_io.load(paths))
-    totals: dict[str, np.ndarray] = {}
-    # threads: see models.candidates.boosted
-    with threadpool_limits(config.threads.boosting or None, user_api="openmp"), progress.stage("submit", count) as bar:
-        for fold in range(count):
-            models = FoldModels.load(paths, fold, config, names)
-            for name, scores in models.score(X_test, names).items():
-                if name in names:
-                    totals[name] = totals.get(name, 0) + scores / count
-            bar.advance(1, f"{len(X_test)} test rows scored")
+    test = load_test_scores(paths)
     if cv.model == "ensemble":
-        if "blend" in cv.weights:
-            totals["blend"] = blend(totals["devnet"], totals["stack"])
         oof = load_oof(paths)
-        return rank_mix(totals, cv.weights, {name: oof[name].to_numpy(dtype=float) for name in cv.weights})
-    if cv.model == "blend":
-        return blend(totals["devnet"], totals["stack"])
-    return totals[cv.model]
+        return rank_mix({name: test[name].to_numpy(dtype=float) for name in cv.weights}, cv.weights,
+                        {name: oof[name].to_numpy(dtype=float) for name in cv.weights})
+    return test[cv.model].to_numpy(dtype=float)
 
 
 def build(config: Config, paths: Paths, values: np.ndarray) -> pd.DataFrame:
@@ -112,7 +96,7 @@ def run(config: Config, paths: Paths, message: str = "") -> tuple[Path, str]:
     """Write the submission CSV and its ledger row; return the CSV's path and the upload message."""
     stamps.check(config, paths, "submit")
     cv = CVSummary.load(paths)
-    scores = test_scores(config, paths, cv)
+    scores = test_scores(paths, cv)
     frame = build(config, paths, cv.threshold.apply(scores) if config.submission == "label" else scores)
     now = datetime.now(timezone.utc)
     # two submissions in one second (or two processes) get a name each: `_2`, `_3`... after the second one

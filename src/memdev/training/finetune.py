@@ -30,7 +30,6 @@ from memdev.models.candidates import (
     FIXED,
     LABEL_FREE,
     FoldModels,
-    blend,
     boosted,
     fit_fixed,
     fitted_by,
@@ -39,18 +38,19 @@ from memdev.models.candidates import (
 )
 from memdev.models.devnet import fit_heads
 from memdev.models.memae import MemAEDetector, as_stacked
+from memdev.models.ranks import blend
 from memdev.models.stacked import StackedMemAE
 from memdev.paths import Paths
 from memdev.training import folds as folds_io
 from memdev.training import labelfree, selection, stamps
-from memdev.training.summary import CVSummary, save_oof
+from memdev.training.summary import CVSummary, save_oof, save_test_scores
 
 log = logging.getLogger(__name__)
 
 
 def run(config: Config, paths: Paths) -> None:
     stamps.check(config, paths, "finetune")
-    X, y, _ = preprocess.load_features(paths)
+    X, y, X_test = preprocess.load_features(paths)
     folds = folds_io.load(paths)
     count = folds_io.count(folds)
     manifest.verify(paths, [paths.memae(k) for k in range(count)])
@@ -62,14 +62,25 @@ def run(config: Config, paths: Paths) -> None:
     # the label-free rule's feature statistics (a PCA of up to 20,000 rows): only where it will choose
     stats = None if folds_io.supervised(config, y) else labelfree.statistics(X, config.seed)
     summary, scores = summarise(config, y, folds, result.oof, stats)
-    summary.stamp = stamps.of(config, paths)
-    if summary.model == selection.ENSEMBLE:
-        result.oof[selection.ENSEMBLE] = scores
-
-    manifest.record(paths, [path for fold, models in enumerate(result.folds) for path in models.save(paths, fold)])
-    save_oof(paths, folds, y, result.oof)
-    summary.save(paths)
+    save(config, paths, folds, y, result, summary, scores, X_test)
     log.info(describe(config, summary))
+
+
+def save(config: Config, paths: Paths, folds: np.ndarray, y: np.ndarray, result: CVResult, summary: CVSummary,
+         scores: np.ndarray, X_test: np.ndarray) -> None:
+    """Write each fold's models, ``oof.parquet``, every candidate's test scores and ``cv.json`` (stamped
+    with what they were built from), so ``make submit`` needs no model of its own.
+
+    ``make train`` writes them; so does ``make tune`` for its best trial.
+    """
+    save_test_scores(paths, test_scores(config, result.folds, X_test, candidates(config, y)))
+    summary.stamp = stamps.of(config, paths)
+    oof = dict(result.oof)
+    if summary.model == selection.ENSEMBLE:
+        oof[selection.ENSEMBLE] = scores
+    manifest.record(paths, [path for fold, models in enumerate(result.folds) for path in models.save(paths, fold)])
+    save_oof(paths, folds, y, oof)
+    summary.save(paths)
 
 
 @dataclass
@@ -107,6 +118,7 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     fitted = fitted_by(names)
     count = folds_io.count(folds)
     train = [np.flatnonzero(folds != fold) for fold in range(count)]
+    held_out = [np.flatnonzero(folds == fold) for fold in range(count)]
     stacked = stacked or as_stacked(memaes)
     heads = [None] * count
     if "devnet" in fitted:
@@ -119,37 +131,59 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     openmp = config.threads.boosting or None
     with threadpool_limits(openmp, user_api="openmp"), \
             ThreadPoolExecutor(min(config.threads.folds or cores(), count)) as pool:
-        # every fold's scikit-learn fits are queued at once, fold by fold; fold k's scores wait only for its own
+        # every fold's scikit-learn fits (with their held-out scores) are queued at once, fold by fold;
+        # fold k's scores wait only for its own
         fits = {}
         for fold in range(count):
             for name in [n for n in fitted if n in FIXED and (n, fold) not in cache]:
-                fits[name, fold] = pool.submit(limited, openmp, fit_fixed, name, config.seed, X, y, train[fold])
+                fits[name, fold] = pool.submit(limited, openmp, fit_and_score, name, config.seed, X, y, train[fold],
+                                               held_out[fold])
             if "stack" in fitted:
                 fits["stack", fold] = pool.submit(limited, openmp, fit_stack, config.seed, X, y, train[fold], views[fold])
         del views  # the queued fits hold each fold's own
         try:
-            for fold in range(count):
-                held_out = np.flatnonzero(folds == fold)
+            for fold, rows in enumerate(held_out):
                 models = FoldModels(memaes[fold], heads[fold])
                 for name in [n for n in fitted if n in FIXED]:
                     if (name, fold) not in cache:
-                        model = fits.pop((name, fold)).result()
-                        cache[name, fold] = model, fixed_scores(name, model, X[held_out])
-                    model, oof[name][held_out] = cache[name, fold]
+                        cache[name, fold] = fits.pop((name, fold)).result()
+                    model, oof[name][rows] = cache[name, fold]
                     setattr(models, name, model)
                 if "stack" in fitted:
                     models.stack = fits.pop(("stack", fold)).result()
-                for name, scores in models.score(X, [n for n in fitted if n not in FIXED], held_out).items():
-                    oof[name][held_out] = scores
+                for name, scores in models.score(X, [n for n in fitted if n not in FIXED], rows).items():
+                    oof[name][rows] = scores
                 result.folds.append(models)
                 if on_fold:
-                    on_fold(fold, held_out, oof)
+                    on_fold(fold, rows, oof)
         finally:  # a pruned trial leaves the fits nobody will wait for
             for job in fits.values():
                 job.cancel()
     if "blend" in names:
         oof["blend"] = blend(oof["devnet"], oof["stack"])
     return result
+
+
+def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarray,
+                names: list[str]) -> dict[str, np.ndarray]:
+    """Each candidate's scores of the test rows: the mean of its fold models' (``blend``: of the means)."""
+    fitted = fitted_by(names)
+    totals: dict[str, np.ndarray] = {}
+    with threadpool_limits(config.threads.boosting or None, user_api="openmp"), \
+            progress.stage("test", len(fold_models)) as bar:
+        for models in fold_models:
+            for name, scores in models.score(X_test, fitted).items():
+                totals[name] = totals.get(name, 0) + scores / len(fold_models)
+            bar.advance(1, f"{len(X_test)} test rows scored")
+    if "blend" in names:
+        totals["blend"] = blend(totals["devnet"], totals["stack"])
+    return totals
+
+
+def fit_and_score(name: str, seed: int, X, y: np.ndarray, rows: np.ndarray, held_out: np.ndarray):
+    """A :data:`FIXED` candidate fitted on ``X[rows]``, and its scores of ``X[held_out]``."""
+    model = fit_fixed(name, seed, X, y, rows)
+    return model, fixed_scores(name, model, X[held_out])
 
 
 def fit_stack(seed: int, X, y: np.ndarray, rows: np.ndarray, views: dict[str, np.ndarray]):

@@ -31,24 +31,33 @@ def run(config: Config, paths: Paths) -> None:
     stamps.check(config, paths, "pretrain")
     X, y, _ = preprocess.load_features(paths)
     folds = folds_io.assign(y, config)
-    folds_io.save(paths, folds)
     count = folds_io.count(folds)
     started = time.perf_counter()
     with progress.stage("pretrain", 1, f"{count} fold MemAEs") as bar:  # trained together: one step
         detectors, _ = fit_memaes(config, X, y, folds)
-        seconds = time.perf_counter() - started
-        summary = []
-        for fold, detector in enumerate(detectors):
-            detector.save(paths.memae(fold))
-            manifest.record(paths, [paths.memae(fold)])
-            summary.append({"fold": fold, "rows": int(np.sum((folds != fold) & (y == 0))),
-                            "epochs": len(detector.history_["loss"]), "loss": float(detector.history_["loss"][-1])})
-        bar.advance(1, f"{max(s['epochs'] for s in summary)} epochs")
+        stamp = save(config, paths, folds, y, detectors, time.perf_counter() - started)
+        bar.advance(1, f"{max(fold['epochs'] for fold in stamp['folds'])} epochs")
+    log.info(f"pretrain: {count} MemAEs in {stamp['seconds']:.1f}s ({stamp['rows_per_second']:,.0f} rows/s)")
+
+
+def save(config: Config, paths: Paths, folds: np.ndarray, y: np.ndarray, detectors: list[MemAEDetector],
+         seconds: float) -> dict:
+    """Write the folds, the fold MemAEs and ``pretrain.json``, the stamp, which is returned.
+
+    ``make train`` writes them; so does ``make tune`` for its best trial.
+    """
+    folds_io.save(paths, folds)
+    summary = []
+    for fold, detector in enumerate(detectors):
+        detector.save(paths.memae(fold))
+        manifest.record(paths, [paths.memae(fold)])
+        summary.append({"fold": fold, "rows": int(np.sum((folds != fold) & (y == 0))),
+                        "epochs": len(detector.history_["loss"]), "loss": float(detector.history_["loss"][-1])})
     rows_seen = sum(s["rows"] * s["epochs"] for s in summary)
     stamp = {"config": config.digest(), "features": manifest.digest(paths, paths.x_train),
              "folds": summary, "seconds": seconds, "rows_per_second": rows_seen / max(seconds, 1e-9)}
     atomic.write_text(paths.pretrained, json.dumps(stamp, indent=1))
-    log.info(f"pretrain: {len(summary)} MemAEs in {seconds:.1f}s ({stamp['rows_per_second']:,.0f} rows/s)")
+    return stamp
 
 
 def fit_memaes(config: Config, X: np.ndarray, y: np.ndarray, folds: np.ndarray,

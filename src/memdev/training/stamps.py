@@ -13,6 +13,7 @@ directly (``python -m memdev finetune``, the notebook).
 from __future__ import annotations
 
 import json
+import os
 
 from memdev import manifest
 from memdev.config import Config
@@ -72,3 +73,18 @@ def _stamps(producer: str, config: Config, paths: Paths) -> tuple:
         return paths.pretrained, found, {
             "config": config.digest(), "features": manifest.digest(paths, paths.x_train)}
     return paths.cv, CVSummary.load(paths).stamp, of(config, paths)
+
+
+def trained(config: Config, paths: Paths) -> CVSummary | None:
+    """The CV summary of the models on disk if they were built from today's features (under any config), else None."""
+    if not paths.cv.exists():
+        return None
+    summary = CVSummary.load(paths)
+    built = {key: value for key, value in of(config, paths).items() if key != "config"}
+    return summary if all(summary.stamp.get(key) == value for key, value in built.items()) else None
+
+
+def renew(paths: Paths) -> None:
+    """Mark the models on disk as newer than best_params.yaml: they are of its parameters, so make need not rebuild them."""
+    for stamp in (paths.pretrained, paths.cv):
+        os.utime(stamp)

@@ -1,8 +1,10 @@
 """What the finetune stage decided, and the out-of-fold scores it decided on.
 
 ``cv.json`` holds a :class:`CVSummary`; ``oof.parquet`` the out-of-fold scores
-of every candidate. Both are written by ``finetune`` and read, through this
-module only, by ``submit``, the reports and the benchmark.
+of every candidate; ``test_scores.parquet`` every candidate's scores of the
+test rows (the mean of its fold models'). All are written by ``finetune`` (or
+``tune``, for its best trial) and read, through this module only, by
+``submit``, the reports and the benchmark.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from memdev import atomic
+from memdev import atomic, manifest
 from memdev.errors import MemdevError
 from memdev.evaluation.threshold import Threshold
 from memdev.paths import Paths
@@ -84,3 +86,17 @@ def load_oof(paths: Paths, needed: tuple[str, ...] = ()) -> pd.DataFrame:
         if column not in frame.columns:
             raise MemdevError(f"{paths.oof}: has no column {column!r} (columns: {', '.join(frame.columns)})")
     return frame
+
+
+def save_test_scores(paths: Paths, scores: dict[str, np.ndarray]) -> None:
+    with atomic.atomic_path(paths.test_scores) as tmp:
+        pd.DataFrame(scores).to_parquet(tmp, index=False)
+    manifest.record(paths, [paths.test_scores])
+
+
+def load_test_scores(paths: Paths) -> pd.DataFrame:
+    """One column per candidate, in test.csv's row order (checked against the manifest)."""
+    if not paths.test_scores.exists():
+        raise MemdevError(f"{paths.test_scores}: no test scores; run `make train COMP={paths.slug}` first")
+    manifest.verify(paths, [paths.test_scores])
+    return pd.read_parquet(paths.test_scores)

@@ -11,12 +11,13 @@ parameters go to ``data/<slug>/best_params.yaml``, which ``make train`` uses.
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import textwrap
+import time
 import warnings
 from copy import deepcopy
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -28,9 +29,11 @@ from memdev import config as config_io
 from memdev.config import OPTIMIZERS, Config
 from memdev.errors import MemdevError
 from memdev.features import preprocess
+from memdev.models.memae import MemAEDetector
 from memdev.paths import Paths
 from memdev.training import finetune, pretrain, stamps
 from memdev.training import folds as folds_io
+from memdev.training.summary import CVSummary
 from memdev.tuning import study as tuning_study
 
 log = logging.getLogger(__name__)
@@ -130,20 +133,44 @@ def suggest(trial: optuna.Trial, space: dict[str, dict[str, Any]]) -> dict[str, 
     return params
 
 
-def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, Any]] | None = None):
+@dataclass
+class Trained:
+    """A trial trained in this process, kept whole: the best one's models are what `make train` would build."""
+
+    number: int
+    config: Config  # the user's config with the trial's parameters
+    memaes: list[MemAEDetector]
+    seconds: float  # spent training the MemAEs
+    result: finetune.CVResult
+    summary: CVSummary
+    scores: np.ndarray  # the chosen model's out-of-fold scores
+
+    def save(self, paths: Paths, folds: np.ndarray, y: np.ndarray, X_test: np.ndarray) -> None:
+        """Write the models, out-of-fold and test scores and the CV as `make train` does: `make submit` trains nothing."""
+        pretrain.save(self.config, paths, folds, y, self.memaes, self.seconds)
+        finetune.save(self.config, paths, folds, y, self.result, self.summary, self.scores, X_test)
+
+
+def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, Any]] | None = None,
+                      trained: CVSummary | None = None, kept: list[Trained] | None = None):
     """A plain ``objective(trial)``: the CV metric of the trial's configuration (the space: :func:`search_space`).
 
     A trial trains all folds' MemAEs and heads together, then reports after
     each fold's boosted candidates and scores (the pruner may stop it there).
-    ``gbm`` depends on no tuned parameter: fitted in the first trial, reused after.
+    ``gbm``, ``iforest`` and ``lof`` depend on no tuned parameter: fitted in
+    the first trial, reused after. ``trained``: the CV of the models on disk
+    (``make train``'s); a trial of their very config returns it untrained.
+    ``kept``: holds the best trial trained here (:class:`Trained`).
     """
     space = space or search_space(config, y)
     cache: dict = {}
 
     def objective(trial: optuna.Trial) -> float:
-        keras.backend.clear_session()
-        gc.collect()
+        keras.backend.clear_session()  # frees the last trial's models (and collects garbage)
         trial_config = config.with_params(suggest(trial, space))
+        if trained is not None and trained.stamp.get("config") == trial_config.digest():
+            trial.set_user_attr("model", trained.model)
+            return trained.value
 
         done_folds: list[int] = []
 
@@ -158,11 +185,15 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
 
         # a trial's steps: the MemAEs and heads (all folds together), then each fold's scores
         with progress.stage(f"trial {trial.number}", folds_io.count(folds) + 1, "step") as bar:
+            started = time.perf_counter()
             memaes, stacked = pretrain.fit_memaes(trial_config, X, y, folds)
+            seconds = time.perf_counter() - started
             bar.advance(1, "MemAEs trained")
             result = finetune.cross_validate(trial_config, X, y, folds, memaes, report, stacked, cache)
-        summary, _ = finetune.summarise(trial_config, y, folds, result.oof)
+        summary, scores = finetune.summarise(trial_config, y, folds, result.oof)
         trial.set_user_attr("model", summary.model)
+        if kept is not None and (not kept or summary.value > kept[0].summary.value):
+            kept[:] = [Trained(trial.number, trial_config, memaes, seconds, result, summary, scores)]
         return summary.value  # the nested CV, as `make train` reports it
 
     return objective
@@ -170,7 +201,7 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
 
 def run(config: Config, paths: Paths, trials: int, timeout: float | None = None, storage_url: str | None = None) -> None:
     stamps.check(config, paths, "tune")
-    X, y, _ = preprocess.load_features(paths)
+    X, y, X_test = preprocess.load_features(paths)
     if not folds_io.supervised(config, y):
         raise MemdevError(
             f"tuning needs at least 2 labeled anomalies to score trials, and regime {config.regime!r} has "
@@ -186,11 +217,22 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
     # workers that join one study at the same moment must not draw the same ones
     study.sampler = optuna.samplers.TPESampler(seed=config.seed + len(study.trials) + os.getpid())
     log.info(f"tune: {trials} more trial{'' if trials == 1 else 's'}")
+    on_disk, kept = stamps.trained(config, paths), []
+    if on_disk is not None:
+        log.info(f"tune: a trial of the config `make train` built its models from takes their CV, "
+                 f"{config.metric} {on_disk.value:.4f}, untrained")
     # memdev's own bar, not Optuna's: the trial's bar nests inside it, and a log gets a line per trial
     with progress.stage("tune", trials, "trial") as bar:
-        study.optimize(objective_factory(config, X, y, folds, space), n_trials=trials, timeout=timeout,
-                       gc_after_trial=True, callbacks=[lambda study, trial: bar.advance(1, trial_note(study, trial))])
+        study.optimize(objective_factory(config, X, y, folds, space, on_disk, kept), n_trials=trials, timeout=timeout,
+                       callbacks=[lambda study, trial: bar.advance(1, trial_note(study, trial))])
     finish(study, config, paths)
+    best = study.best_trial.number
+    if kept and kept[0].number == best:
+        kept[0].save(paths, folds, y, X_test)
+        log.info(f"tune: saved trial #{best}'s models as `make train` would; `make submit` trains nothing")
+    elif on_disk is not None and on_disk.stamp.get("config") == config.with_params(study.best_params).digest():
+        stamps.renew(paths)
+        log.info(f"tune: the best trial #{best} is of the models `make train` built; `make submit` trains nothing")
 
 
 def trial_note(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> str:
