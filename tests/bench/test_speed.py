@@ -31,6 +31,14 @@ def test_ratios_and_trials_per_hour():
     assert bank.base.per_hour() == 4.0 and bank.ours.per_hour() == 36.0
 
 
+def test_a_trial_that_took_make_trains_cv_untrained_is_not_counted_as_throughput():
+    ours = side({"train": 50.0, "tune": 600.0}, {"COMPLETE": 3, "PRUNED": 3, "REUSED": 1})
+    assert ours.per_hour() == 36.0
+    bank = Comparison("bank-marketing", 28_832, "f1", base=side({"train": 400.0, "tune": 3600.0}, {"COMPLETE": 4}), ours=ours)
+    text = render.speed_section([bank], "header", "abc123", 6)
+    assert "3 / 3 / 0 and 1 taken from `make train`'s CV untrained, not counted after" in text
+
+
 def test_the_section_gives_both_timings_the_ratio_the_targets_and_the_cv_before_and_after():
     demo = Comparison("demo", 1257, "f1", base=side({"train": 200.0, "job": 960.0}), ours=side({"train": 15.0, "job": 100.0}))
     demo.ours.cv["devnet"] = (0.52, 0.01)

@@ -285,6 +285,8 @@ def speed_jobs(done: list[Comparison], trials: int) -> list[str]:
         states = [" / ".join(str(s.trials.get(k, 0)) for k in ("COMPLETE", "PRUNED", "FAIL")) for s in (bank.base, bank.ours)]
         lines.append(f"| {speed.BANK}: `make tune TRIALS={trials}`, s (load) | {timing(bank.base, 'tune')} | "
                      f"{timing(bank.ours, 'tune')} | | | |")
+        reused = bank.ours.trials.get(speed.REUSED, 0)
+        states[1] += f" and {reused} taken from `make train`'s CV untrained, not counted" if reused else ""
         lines.append(f"| {speed.BANK}: trials per hour (complete / pruned / failed: {states[0]} before, {states[1]} after) "
                      f"| {bank.base.per_hour():,.1f} | {bank.ours.per_hour():,.1f} | {gain:.1f}× | ≥ {speed.TUNING_RATIO}× | "
                      f"{'**met**' if gain >= speed.TUNING_RATIO else 'missed'} |")

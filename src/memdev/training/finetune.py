@@ -47,6 +47,8 @@ from memdev.training.summary import CVSummary, save_oof, save_test_scores
 
 log = logging.getLogger(__name__)
 
+SCORED_ROWS = 100_000  # rows a scikit-learn candidate scores at a time
+
 
 def run(config: Config, paths: Paths) -> None:
     stamps.check(config, paths, "finetune")
@@ -130,7 +132,7 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     result = CVResult(oof)
     openmp = config.threads.boosting or None
     with threadpool_limits(openmp, user_api="openmp"), \
-            ThreadPoolExecutor(min(config.threads.folds or cores(), count)) as pool:
+            ThreadPoolExecutor(workers(config, count)) as pool:
         # every fold's scikit-learn fits (with their held-out scores) are queued at once, fold by fold;
         # fold k's scores wait only for its own
         fits = {}
@@ -166,14 +168,23 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
 
 def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarray,
                 names: list[str]) -> dict[str, np.ndarray]:
-    """Each candidate's scores of the test rows: the mean of its fold models' (``blend``: of the means)."""
+    """Each candidate's scores of the test rows: the mean of its fold models' (``blend``: of the means).
+
+    The scikit-learn candidates score on ``threads.folds`` threads while the MemAE's and the heads' run.
+    """
     fitted = fitted_by(names)
+    fixed = [name for name in fitted if name in FIXED]
+    openmp = config.threads.boosting or None
     totals: dict[str, np.ndarray] = {}
-    with threadpool_limits(config.threads.boosting or None, user_api="openmp"), \
+    with threadpool_limits(openmp, user_api="openmp"), ThreadPoolExecutor(workers(config, len(fold_models))) as pool, \
             progress.stage("test", len(fold_models)) as bar:
-        for models in fold_models:
-            for name, scores in models.score(X_test, fitted).items():
-                totals[name] = totals.get(name, 0) + scores / len(fold_models)
+        jobs = [{name: pool.submit(limited, openmp, fixed_scores, name, getattr(models, name), X_test) for name in fixed}
+                for models in fold_models]
+        for models, fold_jobs in zip(fold_models, jobs):
+            scores = models.score(X_test, [name for name in fitted if name not in FIXED])
+            scores.update({name: job.result() for name, job in fold_jobs.items()})
+            for name, values in scores.items():
+                totals[name] = totals.get(name, 0) + values / len(fold_models)
             bar.advance(1, f"{len(X_test)} test rows scored")
     if "blend" in names:
         totals["blend"] = blend(totals["devnet"], totals["stack"])
@@ -183,7 +194,9 @@ def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarra
 def fit_and_score(name: str, seed: int, X, y: np.ndarray, rows: np.ndarray, held_out: np.ndarray):
     """A :data:`FIXED` candidate fitted on ``X[rows]``, and its scores of ``X[held_out]``."""
     model = fit_fixed(name, seed, X, y, rows)
-    return model, fixed_scores(name, model, X[held_out])
+    # a chunk at a time: the pool's jobs would otherwise each copy a fold's held-out rows at once
+    parts = np.array_split(held_out, -(-len(held_out) // SCORED_ROWS))
+    return model, np.concatenate([fixed_scores(name, model, X[part]) for part in parts])
 
 
 def fit_stack(seed: int, X, y: np.ndarray, rows: np.ndarray, views: dict[str, np.ndarray]):
@@ -194,6 +207,11 @@ def limited(threads: int | None, fit, *args):
     """``fit(*args)`` on at most ``threads`` OpenMP threads: a thread's OpenMP limit is its own, not its pool's."""
     with threadpool_limits(threads, user_api="openmp"):
         return fit(*args)
+
+
+def workers(config: Config, folds: int) -> int:
+    """Threads for the folds' scikit-learn work: ``threads.folds`` (0: one per core), at most one per fold."""
+    return min(config.threads.folds or cores(), folds)
 
 
 def cores() -> int:

@@ -170,6 +170,7 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
         trial_config = config.with_params(suggest(trial, space))
         if trained is not None and trained.stamp.get("config") == trial_config.digest():
             trial.set_user_attr("model", trained.model)
+            trial.set_user_attr("reused", True)
             return trained.value
 
         done_folds: list[int] = []
