@@ -34,8 +34,9 @@ def test_an_unrecorded_or_missing_file_is_refused(tmp_path):
         manifest.verify(paths, [paths.comp / "absent.npy"])
 
 
-def test_a_stale_or_corrupted_keras_model_is_refused_by_the_stages_that_load_it(tiny):
-    """Fold 1's MemAE copied over fold 0's (a stale file) or cut short (a corrupted one): finetune and submit refuse."""
+def test_a_stale_or_corrupted_model_or_score_file_is_refused_by_the_stages_that_load_it(tiny):
+    """Fold 1's MemAE copied over fold 0's (a stale file) or cut short (a corrupted one): finetune refuses;
+    submit refuses test scores cut short."""
     from memdev import config as config_io
     from memdev.models.candidates import FoldModels
 
@@ -48,8 +49,13 @@ def test_a_stale_or_corrupted_keras_model_is_refused_by_the_stages_that_load_it(
     result = memdev(tiny.root, "finetune", "--comp", "tiny")
     assert result.returncode == 2 and "fold0/memae.keras: its sha256 is not the one memdev recorded" in result.stderr
     tiny.memae(0).write_bytes(kept.read_bytes()[:-100])
-    result = memdev(tiny.root, "submit", "--comp", "tiny")
+    result = memdev(tiny.root, "finetune", "--comp", "tiny")
     assert result.returncode == 2 and "fold0/memae.keras: its sha256 is not the one memdev recorded" in result.stderr
+    scores = tiny.test_scores.read_bytes()
+    tiny.test_scores.write_bytes(scores[:-100])
+    result = memdev(tiny.root, "submit", "--comp", "tiny")
+    assert result.returncode == 2 and "test_scores.parquet: its sha256 is not the one memdev recorded" in result.stderr
+    tiny.test_scores.write_bytes(scores)
     shutil.copy(kept, tiny.memae(0))
     shutil.copy(tiny.head(1), tiny.head(0))
     with pytest.raises(MemdevError, match="fold0/devnet.keras: its sha256 is not the one memdev recorded"):

@@ -34,7 +34,8 @@ def test_ratios_and_trials_per_hour():
 def test_a_trial_that_took_make_trains_cv_untrained_is_not_counted_as_throughput():
     ours = side({"train": 50.0, "tune": 600.0}, {"COMPLETE": 3, "PRUNED": 3, "REUSED": 1})
     assert ours.per_hour() == 36.0
-    bank = Comparison("bank-marketing", 28_832, "f1", base=side({"train": 400.0, "tune": 3600.0}, {"COMPLETE": 4}), ours=ours)
+    base = side({"train": 400.0, "tune": 3600.0}, {"COMPLETE": 4})
+    bank = Comparison("bank-marketing", 28_832, "f1", base=base, ours=ours)
     text = render.speed_section([bank], "header", "abc123", 6)
     assert "3 / 3 / 0 and 1 taken from `make train`'s CV untrained, not counted after" in text
 

@@ -56,8 +56,7 @@ def test_submit_refuses_models_built_for_other_features_or_config(tiny):  # noqa
     assert "Traceback" not in result.stderr
 
 
-def test_every_candidate_can_be_submitted_from_the_saved_fold_models(tiny):  # noqa: F811
-    from memdev import config
+def test_every_candidate_can_be_submitted_from_the_stored_test_scores(tiny):  # noqa: F811
     from memdev.submission import submit
 
     _set(tiny, submission="score", stacking="auto")
@@ -65,9 +64,8 @@ def test_every_candidate_can_be_submitted_from_the_saved_fold_models(tiny):  # n
     assert result.returncode == 0, result.stderr
     cv = CVSummary.load(tiny)
     assert set(cv.candidates) == {"memae", "devnet", "gbm", "stack", "blend", "iforest", "lof", "ensemble"}
-    cfg = config.load(tiny.config)
     rows = len(pd.read_parquet(tiny.test_ids))
     ensemble = {"devnet": 0.5, "iforest": 0.3, "blend": 0.2}
     for name in cv.candidates:
-        scores = submit.test_scores(cfg, tiny, dataclasses.replace(cv, model=name, weights=ensemble))
+        scores = submit.test_scores(tiny, dataclasses.replace(cv, model=name, weights=ensemble))
         assert scores.shape == (rows,) and np.all(np.isfinite(scores)), name

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from memdev import atomic
+from memdev import atomic, manifest
 from memdev import config as config_io
 from memdev.config import Config
 from memdev.errors import MemdevError
@@ -36,6 +36,7 @@ def test_scores(paths: Paths, cv: CVSummary) -> np.ndarray:
     An ``ensemble`` mixes its candidates' ranks with the weights chosen out of
     fold, each test score ranked among that candidate's out-of-fold scores.
     """
+    manifest.verify(paths, [paths.x_test])  # the scores are of these features, as recorded
     test = load_test_scores(paths)
     if cv.model == "ensemble":
         oof = load_oof(paths)

@@ -178,8 +178,8 @@ def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarra
     totals: dict[str, np.ndarray] = {}
     with threadpool_limits(openmp, user_api="openmp"), ThreadPoolExecutor(workers(config, len(fold_models))) as pool, \
             progress.stage("test", len(fold_models)) as bar:
-        jobs = [{name: pool.submit(limited, openmp, fixed_scores, name, getattr(models, name), X_test) for name in fixed}
-                for models in fold_models]
+        jobs = [{name: pool.submit(limited, openmp, fixed_scores, name, getattr(models, name), X_test)
+                 for name in fixed} for models in fold_models]
         for models, fold_jobs in zip(fold_models, jobs):
             scores = models.score(X_test, [name for name in fitted if name not in FIXED])
             scores.update({name: job.result() for name, job in fold_jobs.items()})

@@ -85,6 +85,6 @@ def trained(config: Config, paths: Paths) -> CVSummary | None:
 
 
 def renew(paths: Paths) -> None:
-    """Mark the models on disk as newer than best_params.yaml: they are of its parameters, so make need not rebuild them."""
+    """Mark the models on disk newer than best_params.yaml: they are of its parameters, so make keeps them."""
     for stamp in (paths.pretrained, paths.cv):
         os.utime(stamp)

@@ -146,7 +146,7 @@ class Trained:
     scores: np.ndarray  # the chosen model's out-of-fold scores
 
     def save(self, paths: Paths, folds: np.ndarray, y: np.ndarray, X_test: np.ndarray) -> None:
-        """Write the models, out-of-fold and test scores and the CV as `make train` does: `make submit` trains nothing."""
+        """Write the models, out-of-fold and test scores and CV as `make train` does: `make submit` trains nothing."""
         pretrain.save(self.config, paths, folds, y, self.memaes, self.seconds)
         finetune.save(self.config, paths, folds, y, self.result, self.summary, self.scores, X_test)
 
@@ -219,6 +219,8 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
     study.sampler = optuna.samplers.TPESampler(seed=config.seed + len(study.trials) + os.getpid())
     log.info(f"tune: {trials} more trial{'' if trials == 1 else 's'}")
     on_disk, kept = stamps.trained(config, paths), []
+    if on_disk is not None and on_disk.value is None:  # label-free models have no CV to take
+        on_disk = None
     if on_disk is not None:
         log.info(f"tune: a trial of the config `make train` built its models from takes their CV, "
                  f"{config.metric} {on_disk.value:.4f}, untrained")
