@@ -195,7 +195,7 @@ def fit_and_score(name: str, seed: int, X, y: np.ndarray, rows: np.ndarray, held
     """A :data:`FIXED` candidate fitted on ``X[rows]``, and its scores of ``X[held_out]``."""
     model = fit_fixed(name, seed, X, y, rows)
     # a chunk at a time: the pool's jobs would otherwise each copy a fold's held-out rows at once
-    parts = np.array_split(held_out, -(-len(held_out) // SCORED_ROWS))
+    parts = np.array_split(held_out, max(1, -(-len(held_out) // SCORED_ROWS)))
     return model, np.concatenate([fixed_scores(name, model, X[part]) for part in parts])
 
 
