@@ -58,7 +58,7 @@ $(FEATURES): $(RAW) $(CONFIG) | $(READY)
 
 pretrain: $(PRETRAIN) ## one MemAE per CV fold on rows not labeled anomalous; runs with finetune (`memdev fit`)
 
-finetune: $(CV) ## DevNet heads on the frozen fold MemAEs: out-of-fold scores, CV table, threshold
+finetune: $(CV) ## DevNet heads on the frozen fold MemAEs: out-of-fold and test scores, CV table, threshold
 
 # both stages in one process: TensorFlow's start-up (seconds) is paid once
 $(PRETRAIN) $(CV) &: $(FEATURES) $(CONFIG) $(PARAMS)
@@ -69,7 +69,7 @@ train: $(CV) ## all of the above, each only if its inputs changed
 tune: $(FEATURES) ## add TRIALS Optuna trials (TIMEOUT=s, STORAGE=url); best params feed `make train`
 	$(Q)$(MEMDEV) tune --comp $(COMP) --trials $(TRIALS) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(STORAGE),--storage "$(STORAGE)")
 
-submit: $(READY) ## (re)train if needed, write submissions/COMP/<time>_<cv>.csv + ledger row (KAGGLE=1: upload)
+submit: $(READY) ## (re)train if needed, then from the stored test scores write submissions/COMP/<time>_<cv>.csv + ledger row (KAGGLE=1: upload)
 	@$(MAKE) --no-print-directory -s train COMP=$(COMP) ZIP=$(ZIP)
 	@$(MEMDEV) submit --comp $(COMP) --message "$(MSG)" $(if $(filter 1,$(KAGGLE)),--kaggle)
 

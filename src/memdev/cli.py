@@ -17,7 +17,7 @@ STAGES = {
     "data": "bring a competition into data/<slug>/raw/ (zip, kaggle CLI, or the demo) and detect its config",
     "preprocess": "fit the feature transformer on train.csv; write float32 feature matrices",
     "pretrain": "fit one MemAE per CV fold on the rows not labeled anomalous",
-    "finetune": "fit DevNet heads (and gradient-boosted candidates) per fold; out-of-fold scores, CV metrics, threshold",
+    "finetune": "fit DevNet heads and the other candidates per fold; out-of-fold and test scores, CV, threshold",
     "fit": "pretrain, then finetune, in one process (one TensorFlow start-up): what `make train` runs on new features",
     "train": "preprocess, pretrain and finetune in one go",
     "tune": "Optuna search of memory size, optimizer, learning rates and comparator threshold; writes best_params.yaml",
@@ -32,7 +32,7 @@ STAGES = {
               "writes reports/groups.md",
     "synth": "write a synthetic competition of any size into data/<slug>/raw/ (test.csv gets a quarter as many "
              "rows; hidden labels in data/<slug>/<slug>.solution.csv) and detect its config",
-    "submit": "score test.csv, validate and write the submission CSV, add a ledger row",
+    "submit": "the chosen model's stored test scores, validated, written as the submission CSV, with a ledger row",
     "score": "score a submission against a solution file (Public/Private halves), or with --comp every submission in the ledger",
     "lb": "fill public scores into the ledger from `kaggle competitions submissions`, or record one by hand",
     "diff": "how many ids changed label (or the rank correlation of scores) between two submissions",
