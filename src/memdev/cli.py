@@ -158,10 +158,10 @@ def run(args: argparse.Namespace) -> None:
     runtime.seed_everything(config.seed, config.threads.tuning if args.stage == "tune" else config.threads.tensorflow)
     if args.stage in ("pretrain", "finetune", "fit", "train"):
         from memdev.features import preprocess
-        from memdev.training import finetune, pretrain
+        from memdev.training import finetune, fit, pretrain
 
-        stages = {"pretrain": [pretrain.run], "finetune": [finetune.run], "fit": [pretrain.run, finetune.run],
-                  "train": [preprocess.run, pretrain.run, finetune.run]}
+        stages = {"pretrain": [pretrain.run], "finetune": [finetune.run], "fit": [fit.run],
+                  "train": [preprocess.run, fit.run]}
         for stage in stages[args.stage]:
             stage(config, paths)
     elif args.stage == "tune":

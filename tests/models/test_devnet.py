@@ -121,40 +121,34 @@ def test_head_inputs_must_name_known_views(inputs):
                head=HeadConfig(inputs=inputs))
 
 
-def test_scoring_runs_the_memae_once_and_gives_the_same_numbers_as_two_passes(toy):
+def test_fold_models_score_as_their_keras_models_do(toy):
     from memdev.models.candidates import FoldModels
-    from memdev.models.devnet import scorer
-    from memdev.models.memae import predict_rows
 
     head, X_new, _ = toy
-    memae = head.memae_
-    fused = scorer(head.model_, memae, ("latent", "error"))
-    assert fused is not None and len(fused.outputs) == 3
     rows = np.arange(3, 250, 2)
-    parts = memae.features(X_new, rows)  # the same batches: the same numbers to the bit
-    scores, latent, error = predict_rows(fused, X_new, rows)
-    np.testing.assert_array_equal(scores, predict_rows(head.model_, X_new, rows)[0])
-    np.testing.assert_array_equal(latent, parts["latent"])
-    np.testing.assert_array_equal(error, parts["error"])
-    out = FoldModels(memae, head.model_).score(X_new, ["memae", "devnet"], rows)
-    np.testing.assert_array_equal(out["memae"], parts["error"][:, 0])
-    np.testing.assert_array_equal(out["devnet"], scores[:, 0])
+    out = FoldModels(head.memae_, head.model_).score(X_new, ["memae", "devnet"], rows, head.config.inputs)
+    np.testing.assert_allclose(out["memae"], head.memae_.decision_function(X_new[rows]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["devnet"], head.decision_function(X_new, rows), rtol=1e-5, atol=1e-5)
 
 
-def test_a_devnet_model_is_not_fused_with_another_memae():
-    from memdev.models.devnet import scorer
+def test_every_folds_scores_in_one_pass_are_each_folds_own(toy):
+    """Members of other MemAEs, heads and row sets scored together give what each gives alone."""
+    from memdev.models.candidates import FoldModels, network_outputs
+    from memdev.models.memae import as_stacked
 
-    X = gaussian_rows(120, seed=5)
-    y = np.r_[np.zeros(110), np.ones(10)].astype(np.int8)
-    config = MemAEConfig(hidden=[8], latent=4, memory_size=10, epochs=1, batch_size=64)
-    memae = MemAEDetector(config, seed=0).fit(X)
-    other = MemAEDetector(config, seed=1).fit(X)
-    head = DevNetHead(HeadConfig(units=4, epochs=1, steps_per_epoch=2, batch_size=16), seed=0).fit(memae, X, y)
-    assert scorer(head.model_, memae) is not None
-    assert scorer(head.model_, other) is None
-    features_only = DevNetHead(HeadConfig(units=4, epochs=1, steps_per_epoch=2, batch_size=16, inputs=["features"]),
-                               seed=0).fit(memae, X, y)
-    assert scorer(features_only.model_, memae) is not None  # a head that sees no view still returns them
+    head, X_new, y_new = toy
+    X = X_new.astype(np.float32)
+    config = HeadConfig(units=4, epochs=1, steps_per_epoch=2, batch_size=16, inputs=["latent", "features"])
+    memaes = [head.memae_, MemAEDetector(head.memae_.config, seed=1).fit(X[y_new == 0])]
+    heads = [DevNetHead(config, seed=k).fit(memae, X, y_new).model_ for k, memae in enumerate(memaes)]
+    rows = [np.arange(0, 250, 3), np.arange(7, 40)]
+    together = network_outputs(as_stacked(memaes), heads, X, rows, ("latent", "error"), config.inputs)
+    for memae, model, r, out in zip(memaes, heads, rows, together):
+        alone = FoldModels(memae, model).score(X, ["memae", "devnet"], r, config.inputs)
+        assert set(out) == {"latent", "error", "devnet"}
+        np.testing.assert_allclose(out["devnet"], alone["devnet"], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out["error"][:, 0], alone["memae"], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out["latent"], memae.features(X, r, ["latent"])["latent"], rtol=1e-5, atol=1e-6)
 
 
 def test_heads_trained_together_are_the_heads_trained_alone(toy):

@@ -95,6 +95,29 @@ def test_after_make_train_trial_0_takes_its_cv_and_the_winners_models_are_left_f
     assert submitted.stdout.strip().splitlines()[-1].endswith(f"f1-{study.best_value:.4f}.csv")
 
 
+def test_tuning_after_make_train_takes_the_fold_models_no_tuned_parameter_changes_from_it(tiny):
+    from memdev.features import preprocess
+    from memdev.models.candidates import fixed_scores
+    from memdev.training import finetune
+    from memdev.training import folds as folds_io
+
+    assert memdev(tiny.root, "fit", "--comp", "tiny").returncode == 0
+    config = config_io.load(tiny.config)
+    X, y, _ = preprocess.load_features(tiny)
+    folds = folds_io.assign(y, config)
+    cache = tune.fitted_once(config, tiny, folds, stamps.trained(config, tiny))
+    fixed = [name for name in finetune.candidates(config, y) if name in ("gbm", "iforest", "lof")]
+    assert fixed and sorted(cache) == sorted((name, fold) for name in fixed for fold in range(folds_io.count(folds)))
+    for (name, fold), (model, scores) in cache.items():  # what a trial would fit: the same scores
+        fresh = finetune.fit_and_score(name, config.seed, X, y, np.flatnonzero(folds != fold), np.flatnonzero(folds == fold))
+        np.testing.assert_array_equal(scores, fresh[1])
+        np.testing.assert_array_equal(fixed_scores(name, model, X[:5]), fixed_scores(name, fresh[0], X[:5]))
+    # models of another seed, or scored on other folds, are not taken
+    reseeded = config.with_params({"seed": config.seed + 1})
+    assert tune.fitted_once(reseeded, tiny, folds_io.assign(y, reseeded), stamps.trained(reseeded, tiny)) == {}
+    assert tune.fitted_once(config, tiny, np.roll(folds, 1), stamps.trained(config, tiny)) == {}
+
+
 def edit(paths, changes):
     data = yaml.safe_load(paths.config.read_text())
     for section, values in changes.items():

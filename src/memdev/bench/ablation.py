@@ -95,19 +95,19 @@ def measure(slug: str, source: Path, root: Path, seed: int) -> dict[str, float]:
 
 
 def heads(config, X, y, folds, memaes, stacked) -> dict[str, float]:
-    from memdev.models.candidates import FoldModels
+    from memdev.models.candidates import network_outputs
     from memdev.models.devnet import fit_heads
     from memdev.training import selection
 
     train = [np.flatnonzero(folds != fold) for fold in range(len(memaes))]
+    held_out = [np.flatnonzero(folds == fold) for fold in range(len(memaes))]
     out = {}
     for subset in subsets():
         trial = config.with_params({"head.inputs": subset})
         models, _ = fit_heads(memaes, X, train, [y[rows] for rows in train], trial.head, trial.seed, stacked)
         oof = np.zeros(len(y))
-        for fold, (memae, head) in enumerate(zip(memaes, models)):
-            held = np.flatnonzero(folds == fold)
-            oof[held] = FoldModels(memae, head).score(X, ["devnet"], held)["devnet"]
+        for held, scored in zip(held_out, network_outputs(stacked, models, X, held_out, ("error",), subset)):
+            oof[held] = scored["devnet"]
         out[",".join(subset)] = selection.nested(trial, y, folds, {"devnet": oof}).value
     return out
 

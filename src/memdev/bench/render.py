@@ -127,7 +127,7 @@ def throughput_section(speed: Speed, done: list[Result]) -> str:
         "| measure | value | target | result |", "|---|---|---|---|",
         f"| MemAE training, rows/s per epoch ({speed.rows:,} rows, median epoch after the first) | "
         f"{speed.train:,.0f} | ≥ {throughput.TRAIN_ROWS_PER_SECOND:,} | {share_met(speed.train, throughput.TRAIN_ROWS_PER_SECOND)} |",
-        f"| scoring as `make submit` does (MemAE outputs, then the DevNet head), rows/s ({speed.predict_rows:,} rows) | "
+        f"| scoring as `make train` scores the test rows (MemAE outputs, then the DevNet head), rows/s ({speed.predict_rows:,} rows) | "
         f"{speed.predict:,.0f} | ≥ {throughput.PREDICT_ROWS_PER_SECOND:,} | "
         f"{share_met(speed.predict, throughput.PREDICT_ROWS_PER_SECOND)} |",
         f"| `make train` on bank-marketing, seconds | {num(train, 1)} | < {goal} | {verdict} |",

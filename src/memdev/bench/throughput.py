@@ -21,16 +21,16 @@ class Speed:
     features: int
     predict_rows: int
     train: float  # MemAE training rows/s per epoch (median epoch after the first)
-    predict: float  # scoring rows/s as `make submit` does it
+    predict: float  # scoring rows/s as `make train` scores the test rows
     config: dict  # the MemAE's config (hidden, latent, memory_size, batch_size, ...)
 
 
 def measure(rows: int = 100_000, features: int = 100, predict_rows: int = 1_000_000, seed: int = 0) -> Speed:
     """MemAE training rows/s per epoch and one fold's scoring rows/s, default model size, synthetic rows."""
     from memdev.config import HeadConfig, MemAEConfig
-    from memdev.models.candidates import FoldModels
+    from memdev.models.candidates import network_outputs
     from memdev.models.devnet import DevNetHead
-    from memdev.models.memae import MemAEDetector
+    from memdev.models.memae import MemAEDetector, as_stacked
     from memdev.models.stacked import uses_xla
 
     rng = np.random.default_rng(seed)
@@ -43,12 +43,13 @@ def measure(rows: int = 100_000, features: int = 100, predict_rows: int = 1_000_
     memae = MemAEDetector(config, seed=seed).fit(X, on_epoch=lambda epoch, logs: seconds.append(logs["seconds"]),
                                                  jit_compile=xla)
     train = rows / float(np.median(seconds[1:]))  # the first epoch also traces the graph
-    # scoring as `make submit` does it: the MemAE's outputs, then the DevNet head
-    models = FoldModels(memae, DevNetHead(HeadConfig(epochs=1, steps_per_epoch=5), seed=seed).fit(memae, X, y).model_)
+    # scoring as `make train` scores the test rows: the MemAE's outputs, then the DevNet head
+    head = HeadConfig(epochs=1, steps_per_epoch=5)
+    heads, stacked = [DevNetHead(head, seed=seed).fit(memae, X, y).model_], as_stacked([memae])
     big = np.tile(X, (predict_rows // rows, 1))
-    models.score(big[:rows], ["devnet"])  # warm up
+    network_outputs(stacked, heads, big[:rows], [np.arange(rows)], ("error",), head.inputs)  # warm up
     started = time.perf_counter()
-    models.score(big, ["devnet"])
+    network_outputs(stacked, heads, big, [np.arange(len(big))], ("error",), head.inputs)
     predict = len(big) / (time.perf_counter() - started)
     print(f"throughput: MemAE training {train:,.0f} rows/s/epoch; scoring {predict:,.0f} rows/s", flush=True)
     return Speed(rows, features, len(big), train, predict, dataclasses.asdict(config))

@@ -12,8 +12,6 @@ alone and ahead of all four views, and it keeps the frozen MemAE in the head.
 
 from __future__ import annotations
 
-import weakref
-
 import keras
 import numpy as np
 from imblearn.over_sampling import RandomOverSampler
@@ -238,33 +236,3 @@ def _assemble(frozen: keras.Model, head: keras.Model, names: list[str]) -> keras
     chosen = [views[name] for name in names]
     joined = layers.Concatenate(name="head_inputs")(chosen) if len(chosen) > 1 else chosen[0]
     return keras.Model(x, [head(joined), code, readout, error], name="devnet")
-
-
-_SCORERS: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
-
-
-def scorer(model: keras.Model, memae: MemAEDetector, views: tuple[str, ...] = ("error",)) -> keras.Model | None:
-    """x -> [φ(x), *views] from one pass of an assembled DevNet model.
-
-    A view of the model's own outputs (the numbers are the same to the bit),
-    built once per model and kept while the model lives. None where the
-    model's frozen MemAE is not ``memae`` (other weights), or the model
-    returns φ(x) alone (saved before it returned its views): score in two
-    passes then.
-    """
-    if len(model.outputs) != 1 + len(VIEWS) or not _same_weights(model.get_layer("memae_features"), memae.model_):
-        return None
-    views = tuple(views)
-    cache = _SCORERS.setdefault(model, {})
-    if views not in cache:
-        outputs = [model.outputs[0]] + [model.outputs[1 + VIEWS.index(view)] for view in views]
-        cache[views] = keras.Model(model.inputs, outputs, name="devnet_scorer")
-    return cache[views]
-
-
-def _same_weights(frozen: keras.Model, memae: keras.Model) -> bool:
-    """Whether the frozen MemAE inside a DevNet model holds ``memae``'s weights (a few thousand numbers)."""
-    ours, theirs = frozen.weights, memae.weights
-    return len(ours) == len(theirs) and all(
-        a is b or (a.shape == b.shape and np.array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)))
-        for a, b in zip(ours, theirs))

@@ -115,11 +115,12 @@ class StackedMemAE:
             computed = {view: tensor.numpy() for view, tensor in self._views(tf.constant(x)).items()}
             yield start, rows, [{view: computed[view][k, :len(part)] for view in views} for k, part in enumerate(rows)]
 
-    def features(self, X: np.ndarray, row_sets: list[np.ndarray], views=VIEWS) -> list[dict[str, np.ndarray]]:
+    def features(self, X: np.ndarray, row_sets: list[np.ndarray], views=VIEWS,
+                 block_rows: int = FEATURE_BLOCK) -> list[dict[str, np.ndarray]]:
         """Member k's views of ``X[row_sets[k]]``, for every k (the per-fold extractors' numbers, to float precision)."""
         widths = {"latent": self.config.latent, "readout": self.config.latent, "error": 1}
         outs = [{view: np.empty((len(rows), widths[view]), dtype=np.float32) for view in views} for rows in row_sets]
-        for start, rows, parts in self.blocks(X, row_sets, views):
+        for start, rows, parts in self.blocks(X, row_sets, views, block_rows):
             for out, part, block in zip(outs, parts, rows):
                 for view in views:
                     out[view][start:start + len(block)] = part[view]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +34,8 @@ from memdev.models.candidates import (
     fit_fixed,
     fitted_by,
     fixed_scores,
+    network_outputs,
+    scored_views,
     stack_inputs,
 )
 from memdev.models.devnet import fit_heads
@@ -50,17 +52,24 @@ log = logging.getLogger(__name__)
 SCORED_ROWS = 100_000  # rows a scikit-learn candidate scores at a time
 
 
-def run(config: Config, paths: Paths) -> None:
+def run(config: Config, paths: Paths, memaes: list[MemAEDetector] | None = None, cache: dict | None = None) -> None:
+    """Fit and score every fold's candidates; write what :func:`save` writes.
+
+    ``memaes``: the fold MemAEs just pretrained (else read from disk);
+    ``cache``: fold models already fitted or queued, as :func:`cross_validate` takes it.
+    """
     stamps.check(config, paths, "finetune")
     X, y, X_test = preprocess.load_features(paths)
     folds = folds_io.load(paths)
     count = folds_io.count(folds)
-    manifest.verify(paths, [paths.memae(k) for k in range(count)])
-    memaes = [MemAEDetector.load(paths.memae(k), config.memae, config.seed + k) for k in range(count)]
+    if memaes is None:
+        manifest.verify(paths, [paths.memae(k) for k in range(count)])
+        memaes = [MemAEDetector.load(paths.memae(k), config.memae, config.seed + k) for k in range(count)]
 
     with progress.stage("finetune", count) as bar:
         result = cross_validate(config, X, y, folds, memaes,
-                                lambda fold, held_out, oof: bar.advance(1, f"{len(held_out)} held-out rows scored"))
+                                lambda fold, held_out, oof: bar.advance(1, f"{len(held_out)} held-out rows scored"),
+                                cache=cache)
     # the label-free rule's feature statistics (a PCA of up to 20,000 rows): only where it will choose
     stats = None if folds_io.supervised(config, y) else labelfree.statistics(X, config.seed)
     summary, scores = summarise(config, y, folds, result.oof, stats)
@@ -114,7 +123,8 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     ``stacked``: the MemAEs as :class:`StackedMemAE`, if at hand. ``cache``:
     a dict kept across calls on the same X, y, folds and seed (tuning's
     trials): ``gbm``, ``iforest`` and ``lof`` depend on none of the tuned
-    parameters, so their fold models and scores are computed once into it and reused.
+    parameters, so their fold models and scores (or the futures of the fits
+    :func:`queue_fixed` queued) are computed once into it and reused.
     """
     names = candidates(config, y)
     fitted = fitted_by(names)
@@ -122,9 +132,6 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     train = [np.flatnonzero(folds != fold) for fold in range(count)]
     held_out = [np.flatnonzero(folds == fold) for fold in range(count)]
     stacked = stacked or as_stacked(memaes)
-    heads = [None] * count
-    if "devnet" in fitted:
-        heads, _ = fit_heads(memaes, X, train, [y[rows] for rows in train], config.head, config.seed, stacked)
     # the stack's MemAE inputs: every fold's in one pass
     views = stacked.features(X, train, ("latent", "error")) if "stack" in fitted else [None] * count
     cache = {} if cache is None else cache
@@ -133,27 +140,32 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     openmp = config.threads.boosting or None
     with threadpool_limits(openmp, user_api="openmp"), \
             ThreadPoolExecutor(workers(config, count)) as pool:
-        # every fold's scikit-learn fits (with their held-out scores) are queued at once, fold by fold;
-        # fold k's scores wait only for its own
+        # every fold's scikit-learn fits (with their held-out scores) are queued at once, fold by fold,
+        # before the heads train: they run beside TensorFlow's small steps, which keep one core busy
         fits = {}
         for fold in range(count):
-            for name in [n for n in fitted if n in FIXED and (n, fold) not in cache]:
-                fits[name, fold] = pool.submit(limited, openmp, fit_and_score, name, config.seed, X, y, train[fold],
-                                               held_out[fold])
+            fits.update(queue_fixed(pool, config, X, y, folds,
+                                    [(name, fold) for name in fitted if name in FIXED and (name, fold) not in cache]))
             if "stack" in fitted:
                 fits["stack", fold] = pool.submit(limited, openmp, fit_stack, config.seed, X, y, train[fold], views[fold])
         del views  # the queued fits hold each fold's own
         try:
+            heads = [None] * count
+            if "devnet" in fitted:
+                heads, _ = fit_heads(memaes, X, train, [y[rows] for rows in train], config.head, config.seed, stacked)
+            networks = [n for n in fitted if n not in FIXED]
+            outputs = network_outputs(stacked, heads if "devnet" in fitted else None, X, held_out,
+                                      scored_views(networks), config.head.inputs)
             for fold, rows in enumerate(held_out):
                 models = FoldModels(memaes[fold], heads[fold])
                 for name in [n for n in fitted if n in FIXED]:
-                    if (name, fold) not in cache:
-                        cache[name, fold] = fits.pop((name, fold)).result()
+                    done = cache[name, fold] if (name, fold) in cache else fits.pop((name, fold))
+                    cache[name, fold] = done.result() if isinstance(done, Future) else done
                     model, oof[name][rows] = cache[name, fold]
                     setattr(models, name, model)
                 if "stack" in fitted:
                     models.stack = fits.pop(("stack", fold)).result()
-                for name, scores in models.score(X, [n for n in fitted if n not in FIXED], rows).items():
+                for name, scores in models.score(X, networks, rows, outputs=outputs[fold]).items():
                     oof[name][rows] = scores
                 result.folds.append(models)
                 if on_fold:
@@ -174,14 +186,19 @@ def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarra
     """
     fitted = fitted_by(names)
     fixed = [name for name in fitted if name in FIXED]
+    networks = [name for name in fitted if name not in FIXED]
     openmp = config.threads.boosting or None
     totals: dict[str, np.ndarray] = {}
     with threadpool_limits(openmp, user_api="openmp"), ThreadPoolExecutor(workers(config, len(fold_models))) as pool, \
             progress.stage("test", len(fold_models)) as bar:
         jobs = [{name: pool.submit(limited, openmp, fixed_scores, name, getattr(models, name), X_test)
                  for name in fixed} for models in fold_models]
-        for models, fold_jobs in zip(fold_models, jobs):
-            scores = models.score(X_test, [name for name in fitted if name not in FIXED])
+        heads = [models.devnet for models in fold_models] if "devnet" in networks else None
+        outputs = network_outputs(as_stacked([models.memae for models in fold_models]), heads, X_test,
+                                  [np.arange(len(X_test))] * len(fold_models), scored_views(networks),
+                                  config.head.inputs)
+        for models, fold_jobs, output in zip(fold_models, jobs, outputs):
+            scores = models.score(X_test, networks, outputs=output)
             scores.update({name: job.result() for name, job in fold_jobs.items()})
             for name, values in scores.items():
                 totals[name] = totals.get(name, 0) + values / len(fold_models)
@@ -189,6 +206,15 @@ def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarra
     if "blend" in names:
         totals["blend"] = blend(totals["devnet"], totals["stack"])
     return totals
+
+
+def queue_fixed(pool: ThreadPoolExecutor, config: Config, X, y: np.ndarray, folds: np.ndarray,
+                wanted: list[tuple[str, int]]) -> dict[tuple[str, int], Future]:
+    """The fits (and held-out scores) of the :data:`FIXED` candidates ``wanted`` as (name, fold), queued on ``pool``."""
+    openmp = config.threads.boosting or None
+    return {(name, fold): pool.submit(limited, openmp, fit_and_score, name, config.seed, X, y,
+                                      np.flatnonzero(folds != fold), np.flatnonzero(folds == fold))
+            for name, fold in wanted}
 
 
 def fit_and_score(name: str, seed: int, X, y: np.ndarray, rows: np.ndarray, held_out: np.ndarray):

@@ -27,7 +27,8 @@ from memdev.training import stamps
 log = logging.getLogger(__name__)
 
 
-def run(config: Config, paths: Paths) -> None:
+def run(config: Config, paths: Paths) -> list[MemAEDetector]:
+    """Fit and write the fold MemAEs; they are returned for a finetune in the same process."""
     stamps.check(config, paths, "pretrain")
     X, y, _ = preprocess.load_features(paths)
     folds = folds_io.assign(y, config)
@@ -38,6 +39,7 @@ def run(config: Config, paths: Paths) -> None:
         stamp = save(config, paths, folds, y, detectors, time.perf_counter() - started)
         bar.advance(1, f"{max(fold['epochs'] for fold in stamp['folds'])} epochs")
     log.info(f"pretrain: {count} MemAEs in {stamp['seconds']:.1f}s ({stamp['rows_per_second']:,.0f} rows/s)")
+    return detectors
 
 
 def save(config: Config, paths: Paths, folds: np.ndarray, y: np.ndarray, detectors: list[MemAEDetector],

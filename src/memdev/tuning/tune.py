@@ -24,16 +24,17 @@ import keras
 import numpy as np
 import optuna
 
-from memdev import atomic, progress
+from memdev import atomic, manifest, progress
 from memdev import config as config_io
 from memdev.config import OPTIMIZERS, Config
 from memdev.errors import MemdevError
 from memdev.features import preprocess
+from memdev.models.candidates import FIXED
 from memdev.models.memae import MemAEDetector
 from memdev.paths import Paths
 from memdev.training import finetune, pretrain, stamps
 from memdev.training import folds as folds_io
-from memdev.training.summary import CVSummary
+from memdev.training.summary import CVSummary, load_oof
 from memdev.tuning import study as tuning_study
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ class Trained:
 
 
 def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, Any]] | None = None,
-                      trained: CVSummary | None = None, kept: list[Trained] | None = None):
+                      trained: CVSummary | None = None, kept: list[Trained] | None = None, fitted: dict | None = None):
     """A plain ``objective(trial)``: the CV metric of the trial's configuration (the space: :func:`search_space`).
 
     A trial trains all folds' MemAEs and heads together, then reports after
@@ -161,9 +162,10 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
     the first trial, reused after. ``trained``: the CV of the models on disk
     (``make train``'s); a trial of their very config returns it untrained.
     ``kept``: holds the best trial trained here (:class:`Trained`).
+    ``fitted``: those three's fold models and scores, if at hand (:func:`fitted_once`).
     """
     space = space or search_space(config, y)
-    cache: dict = {}
+    cache = dict(fitted or {})
 
     def objective(trial: optuna.Trial) -> float:
         keras.backend.clear_session()  # frees the last trial's models (and collects garbage)
@@ -226,7 +228,8 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
                  f"{config.metric} {on_disk.value:.4f}, untrained")
     # memdev's own bar, not Optuna's: the trial's bar nests inside it, and a log gets a line per trial
     with progress.stage("tune", trials, "trial") as bar:
-        study.optimize(objective_factory(config, X, y, folds, space, on_disk, kept), n_trials=trials, timeout=timeout,
+        objective = objective_factory(config, X, y, folds, space, on_disk, kept, fitted_once(config, paths, folds, on_disk))
+        study.optimize(objective, n_trials=trials, timeout=timeout,
                        callbacks=[lambda study, trial: bar.advance(1, trial_note(study, trial))])
     finish(study, config, paths)
     best = study.best_trial.number
@@ -236,6 +239,24 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
     elif on_disk is not None and on_disk.stamp.get("config") == config.with_params(study.best_params).digest():
         stamps.renew(paths)
         log.info(f"tune: the best trial #{best} is of the models `make train` built; `make submit` trains nothing")
+
+
+def fitted_once(config: Config, paths: Paths, folds: np.ndarray, on_disk: CVSummary | None) -> dict:
+    """`make train`'s fold models that no tuned parameter changes (:data:`FIXED`) and their out-of-fold scores,
+    as the objective's cache: the first trial then fits none of them.
+
+    Only where they were built from today's features and folds under this
+    config (with or without its tuned parameters, which change none of them).
+    """
+    built = {config.digest(), config_io.load(paths.config, paths.best_params).digest()}
+    if on_disk is None or on_disk.stamp.get("config") not in built or not paths.folds.exists() \
+            or not np.array_equal(folds_io.load(paths), folds):
+        return {}
+    oof = load_oof(paths)
+    names = [name for name in FIXED if name in oof.columns]
+    return {(name, fold): (manifest.load_pickle(paths, paths.boosted(name, fold)),
+                           oof[name].to_numpy()[folds == fold])
+            for fold in range(folds_io.count(folds)) for name in names}
 
 
 def trial_note(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> str:

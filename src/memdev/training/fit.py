@@ -1,0 +1,32 @@
+"""`memdev fit` (what `make train` runs): pretrain, then finetune, in one process.
+
+One TensorFlow start-up, the fold MemAEs handed over in memory, and the
+candidates no MemAE changes (``gbm``, ``iforest``, ``lof``) fitted on the
+fold pool while the MemAEs train: TensorFlow's small steps keep about one
+core busy, so a second core is otherwise idle then.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from memdev.config import Config
+from memdev.features import preprocess
+from memdev.models.candidates import FIXED
+from memdev.paths import Paths
+from memdev.training import finetune, pretrain, stamps
+from memdev.training import folds as folds_io
+
+
+def run(config: Config, paths: Paths) -> None:
+    stamps.check(config, paths, "pretrain")
+    X, y, _ = preprocess.load_features(paths)
+    folds = folds_io.assign(y, config)
+    count = folds_io.count(folds)
+    fixed = [name for name in finetune.candidates(config, y) if name in FIXED]
+    pool = ThreadPoolExecutor(finetune.workers(config, count))
+    try:
+        early = finetune.queue_fixed(pool, config, X, y, folds, [(name, k) for k in range(count) for name in fixed])
+        finetune.run(config, paths, pretrain.run(config, paths), early)
+    finally:  # a failed stage leaves the fits nobody will wait for
+        pool.shutdown(cancel_futures=True)
