@@ -47,6 +47,8 @@ class MemAEConfig:
     optimizer: str = "adam"
     learning_rate: float = 0.003
     epochs: int = 60
+    # optimizer steps at most (0: no limit): on large data, fewer epochs than `epochs`
+    max_steps: int = 1000
     batch_size: int = 512
     patience: int = 6
     validation_split: float = 0.1

@@ -1,5 +1,7 @@
 """K MemAEs trained together: the same models, losses and views as K separate ones, early stopping per member."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -64,6 +66,17 @@ def test_a_member_stops_on_its_own_and_keeps_its_best_weights():
     for k, detector in enumerate(detectors):
         assert kept[k] == pytest.approx(min(detector.history_["val_loss"]), rel=1e-4)
         assert kept[k] < detector.history_["val_loss"][-1]
+
+
+def test_large_data_trains_as_many_epochs_as_the_step_budget_holds():
+    X = gaussian_rows(400, features=6, seed=4)
+    config = MemAEConfig(hidden=[8], latent=4, memory_size=10, epochs=10, batch_size=32, max_steps=25,
+                         validation_split=0.0)
+    epochs = {}
+    for budget in (25, 0):  # 400 rows: 13 steps an epoch, so 2 epochs hold 25 steps; 0: no budget
+        (detector,), _ = fit_detectors(X, [np.arange(400)], dataclasses.replace(config, max_steps=budget), [0])
+        epochs[budget] = len(detector.history_["loss"])
+    assert epochs == {25: 2, 0: 10}
 
 
 def test_a_memory_mapped_matrix_trains_the_same_models_as_the_array(tmp_path):

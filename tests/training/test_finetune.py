@@ -119,12 +119,15 @@ def test_cross_validation_fits_what_no_tuned_parameter_changes_once_per_fold_acr
     monkeypatch.setattr(finetune, "boosted", lambda seed: fitted.append("stack") or real(seed))
     monkeypatch.setattr(candidates, "boosted", lambda seed: fitted.append("gbm") or real(seed))
     monkeypatch.setattr(candidates, "detectors", lambda seed: detectors.append(seed) or real_detectors(seed))
+    drawn, real_draws = [], finetune.member_draws
+    monkeypatch.setattr(finetune, "member_draws", lambda *args: drawn.append(1) or real_draws(*args))
     cache, reported = {}, []
     first = finetune.cross_validate(config, X, y, folds, memaes, lambda *args: reported.append(args[0]), stacked, cache)
     assert sorted(fitted) == ["gbm", "gbm", "stack", "stack"] and reported == [0, 1]  # per fold; on_fold after each
     assert len(detectors) == 4  # iforest and lof per fold
     again = finetune.cross_validate(config.with_params({"head.units": 4}), X, y, folds, memaes, cache=cache)
     assert fitted.count("stack") == 4 and fitted.count("gbm") == 2 and len(detectors) == 4  # the rest: from the cache
+    assert len(drawn) == 1  # the heads' balanced batches too
     for name in ("gbm", "iforest", "lof"):
         np.testing.assert_array_equal(first.oof[name], again.oof[name])
     assert set(first.oof) == {"memae", "devnet", "gbm", "stack", "blend", "iforest", "lof"}

@@ -61,6 +61,11 @@ def balanced_draws(y: np.ndarray, batch_size: int, steps: int, epochs: int, seed
     return out
 
 
+def member_draws(labels: list[np.ndarray], config: HeadConfig, seed: int) -> list[np.ndarray]:
+    """Each member's :func:`balanced_draws` for ``config``'s batches and epochs."""
+    return [balanced_draws(y, config.batch_size, config.steps_per_epoch, config.epochs, seed) for y in labels]
+
+
 def head_inputs(parts: dict[str, np.ndarray], X: np.ndarray, names: list[str],
                 rows: np.ndarray | None = None) -> np.ndarray:
     """Join the chosen views of the frozen MemAE (and the features of ``X[rows]``) side by side.
@@ -106,7 +111,8 @@ class DevNetHead:
 
 
 def fit_heads(memaes: list[MemAEDetector], X: np.ndarray, row_sets: list[np.ndarray], labels: list[np.ndarray],
-              config: HeadConfig, seed: int = 0, stacked: StackedMemAE | None = None) -> tuple[list, list]:
+              config: HeadConfig, seed: int = 0, stacked: StackedMemAE | None = None,
+              draws: list[np.ndarray] | None = None) -> tuple[list, list]:
     """One DevNet head per member (fold), trained together in a :class:`~memdev.models.loop.CompiledLoop`.
 
     Parameters
@@ -123,6 +129,8 @@ def fit_heads(memaes: list[MemAEDetector], X: np.ndarray, row_sets: list[np.ndar
         The heads' initial weights and batch draws (the same for every member).
     stacked : StackedMemAE, optional
         ``memaes`` stacked (:func:`~memdev.models.memae.as_stacked`), if at hand.
+    draws : list of ndarray, optional
+        :func:`member_draws` of ``labels``, if at hand (tuning's trials share them).
 
     Returns
     -------
@@ -139,7 +147,7 @@ def fit_heads(memaes: list[MemAEDetector], X: np.ndarray, row_sets: list[np.ndar
     accumulated block by block. Memory stays bounded on millions of rows.
     """
     stacked = stacked or as_stacked(memaes)
-    draws = [balanced_draws(y, config.batch_size, config.steps_per_epoch, config.epochs, seed) for y in labels]
+    draws = draws or member_draws(labels, config, seed)
     used = [np.unique(d) for d in draws]  # positions in each member's rows that some batch draws
     heads, statistics = _heads(stacked, X, row_sets, config, seed)
     drawn = _inputs(stacked, X, [rows[u] for rows, u in zip(row_sets, used)], config.inputs)

@@ -264,8 +264,9 @@ def fit_stacked(X: np.ndarray, row_sets: list[np.ndarray], config: MemAEConfig, 
     streams = [_Stream(fit_rows, seed) for (fit_rows, _), seed in zip(splits, seeds)]
     members, batch = len(row_sets), config.batch_size
     steps = max(1, -(-max(len(fit_rows) for fit_rows, _ in splits) // batch))  # an epoch: the largest member's pass
+    epochs = budget(config, steps)
     if jit_compile is None:
-        jit_compile = uses_xla(members, batch * steps, config.epochs)
+        jit_compile = uses_xla(members, batch * steps, epochs)
     model = StackedMemAE(config, weights)
     loop = CompiledLoop(model.variables, model.member_losses, optimizer(config.optimizer, config.learning_rate),
                         jit_compile)
@@ -273,7 +274,7 @@ def fit_stacked(X: np.ndarray, row_sets: list[np.ndarray], config: MemAEConfig, 
     stopping = _EarlyStopping(model, config.patience, validation.has_rows)
     chunk = max(1, min(steps, CHUNK_BYTES // (members * batch * model.n_features * 4)))
     history = History([[] for _ in seeds], [[] for _ in seeds], [], jit_compile=jit_compile)
-    for epoch in range(config.epochs):
+    for epoch in range(epochs):
         started = time.perf_counter()
         training = stopping.active.copy()
         losses = _epoch(X, loop, streams, steps, chunk, batch)
@@ -290,6 +291,13 @@ def fit_stacked(X: np.ndarray, row_sets: list[np.ndarray], config: MemAEConfig, 
     history.best_epoch = [int(e) for e in stopping.best_epoch]
     log.debug(f"stacked MemAEs: {members} members, epochs {[len(loss) for loss in history.loss]}, XLA {jit_compile}")
     return model, history
+
+
+def budget(config: MemAEConfig, steps: int) -> int:
+    """Epochs of ``steps`` steps to train: ``config.epochs``, fewer where they would pass ``config.max_steps``."""
+    if not config.max_steps:
+        return config.epochs
+    return min(config.epochs, max(1, -(-config.max_steps // steps)))
 
 
 def uses_xla(members: int, rows: int, epochs: int) -> bool:

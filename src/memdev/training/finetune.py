@@ -38,7 +38,7 @@ from memdev.models.candidates import (
     scored_views,
     stack_inputs,
 )
-from memdev.models.devnet import fit_heads
+from memdev.models.devnet import fit_heads, member_draws
 from memdev.models.memae import MemAEDetector, as_stacked
 from memdev.models.ranks import blend
 from memdev.models.stacked import StackedMemAE
@@ -124,7 +124,8 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     a dict kept across calls on the same X, y, folds and seed (tuning's
     trials): ``gbm``, ``iforest`` and ``lof`` depend on none of the tuned
     parameters, so their fold models and scores (or the futures of the fits
-    :func:`queue_fixed` queued) are computed once into it and reused.
+    :func:`queue_fixed` queued) are computed once into it and reused, as are
+    the DevNet heads' balanced batches.
     """
     names = candidates(config, y)
     fitted = fitted_by(names)
@@ -152,7 +153,12 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
         try:
             heads = [None] * count
             if "devnet" in fitted:
-                heads, _ = fit_heads(memaes, X, train, [y[rows] for rows in train], config.head, config.seed, stacked)
+                labels = [y[rows] for rows in train]
+                # no tuned parameter changes the heads' balanced batches either
+                drawn = ("draws", config.head.batch_size, config.head.steps_per_epoch, config.head.epochs)
+                if drawn not in cache:
+                    cache[drawn] = member_draws(labels, config.head, config.seed)
+                heads, _ = fit_heads(memaes, X, train, labels, config.head, config.seed, stacked, cache[drawn])
             networks = [n for n in fitted if n not in FIXED]
             outputs = network_outputs(stacked, heads if "devnet" in fitted else None, X, held_out,
                                       scored_views(networks), config.head.inputs)
