@@ -248,7 +248,8 @@ def fit_stacked(X: np.ndarray, row_sets: list[np.ndarray], config: MemAEConfig, 
     on_epoch : callable, optional
         ``on_epoch(epoch, logs)`` after every epoch (0-based, as Keras's
         callbacks), ``logs``: ``loss`` and ``val_loss`` (means over the members
-        still training), ``members`` (how many), ``seconds`` (the epoch's wall time).
+        still training), ``members`` (how many), ``seconds`` (the epoch's wall
+        time), ``epochs`` (at most, within the step budget).
     jit_compile : bool, optional
         Compile with XLA; by default only from :data:`XLA_FROM_ROW_PASSES` row passes.
 
@@ -284,7 +285,7 @@ def fit_stacked(X: np.ndarray, row_sets: list[np.ndarray], config: MemAEConfig, 
         history.epoch_seconds.append(time.perf_counter() - started)
         _record(history, training, losses, checked, validation.has_rows)
         if on_epoch:
-            on_epoch(epoch, _logs(training, losses, checked, validation.has_rows, history.epoch_seconds[-1]))
+            on_epoch(epoch, _logs(training, losses, checked, validation.has_rows, history.epoch_seconds[-1], epochs))
         if not stopping.active.any():
             break
     stopping.restore()
@@ -326,8 +327,9 @@ def _record(history: History, training, losses, checked, has_rows) -> None:
             history.val_loss[k].append(float(checked[k]))
 
 
-def _logs(training, losses, checked, has_rows, seconds: float) -> dict[str, float]:
-    logs = {"loss": float(np.mean(losses[training])), "members": int(training.sum()), "seconds": seconds}
+def _logs(training, losses, checked, has_rows, seconds: float, epochs: int) -> dict[str, float]:
+    logs = {"loss": float(np.mean(losses[training])), "members": int(training.sum()), "seconds": seconds,
+            "epochs": epochs}
     if checked is not None and (training & has_rows).any():
         logs["val_loss"] = float(np.mean(checked[training & has_rows]))
     return logs

@@ -74,6 +74,5 @@ def fit_memaes(config: Config, X: np.ndarray, y: np.ndarray, folds: np.ndarray,
     count = folds_io.count(folds)
     rows = [np.flatnonzero((folds != fold) & (y == 0)) for fold in range(count)]
     log.debug(f"pretrain: {count} MemAEs, trained together on {', '.join(str(len(r)) for r in rows)} rows")
-    epochs = config.memae.epochs
-    hook = on_epoch or (lambda epoch, logs: progress.epoch_done(epoch + 1, epochs, logs.get("loss")))
+    hook = on_epoch or (lambda epoch, logs: progress.epoch_done(epoch + 1, logs["epochs"], logs.get("loss")))
     return fit_detectors(X, rows, config.memae, [config.seed + fold for fold in range(count)], hook)
