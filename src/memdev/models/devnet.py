@@ -235,8 +235,9 @@ def _inputs(stacked: StackedMemAE, X: np.ndarray, row_sets: list[np.ndarray], na
 def _assemble(frozen: keras.Model, head: keras.Model, names: list[str]) -> keras.Model:
     """x -> [φ(x), latent, readout, error]: the score, and the frozen MemAE's views it was computed from.
 
-    Scoring wants the MemAE's error beside φ(x), and φ(x) already computes it:
-    one pass gives both instead of running the MemAE twice.
+    The whole end-to-end scorer is what is saved; the pipeline scores many
+    folds at once through their MemAEs stacked and each one's ``devnet_head``
+    (:func:`memdev.models.candidates.network_outputs`).
     """
     x = keras.Input((frozen.input_shape[-1],), name="x")
     code, readout, error = frozen(x, training=False)

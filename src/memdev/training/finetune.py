@@ -52,14 +52,16 @@ log = logging.getLogger(__name__)
 SCORED_ROWS = 100_000  # rows a scikit-learn candidate scores at a time
 
 
-def run(config: Config, paths: Paths, memaes: list[MemAEDetector] | None = None, cache: dict | None = None) -> None:
+def run(config: Config, paths: Paths, memaes: list[MemAEDetector] | None = None, cache: dict | None = None,
+        features: tuple | None = None) -> None:
     """Fit and score every fold's candidates; write what :func:`save` writes.
 
     ``memaes``: the fold MemAEs just pretrained (else read from disk);
-    ``cache``: fold models already fitted or queued, as :func:`cross_validate` takes it.
+    ``cache``: fold models already fitted or queued, as :func:`cross_validate` takes it;
+    ``features``: what :func:`~memdev.features.preprocess.load_features` returned, if called already.
     """
     stamps.check(config, paths, "finetune")
-    X, y, X_test = preprocess.load_features(paths)
+    X, y, X_test = features or preprocess.load_features(paths)
     folds = folds_io.load(paths)
     count = folds_io.count(folds)
     if memaes is None:

@@ -20,13 +20,15 @@ from memdev.training import folds as folds_io
 
 def run(config: Config, paths: Paths) -> None:
     stamps.check(config, paths, "pretrain")
-    X, y, _ = preprocess.load_features(paths)
+    # loaded (and checked against the manifest) once: a memory map opened per stage would count
+    # the same pages of X twice in the resident set while the early fits hold the first
+    features = X, y, _ = preprocess.load_features(paths)
     folds = folds_io.assign(y, config)
     count = folds_io.count(folds)
     fixed = [name for name in finetune.candidates(config, y) if name in FIXED]
     pool = ThreadPoolExecutor(finetune.workers(config, count))
     try:
         early = finetune.queue_fixed(pool, config, X, y, folds, [(name, k) for k in range(count) for name in fixed])
-        finetune.run(config, paths, pretrain.run(config, paths), early)
+        finetune.run(config, paths, pretrain.run(config, paths, features), early, features)
     finally:  # a failed stage leaves the fits nobody will wait for
         pool.shutdown(cancel_futures=True)

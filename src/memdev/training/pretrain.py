@@ -27,10 +27,13 @@ from memdev.training import stamps
 log = logging.getLogger(__name__)
 
 
-def run(config: Config, paths: Paths) -> list[MemAEDetector]:
-    """Fit and write the fold MemAEs; they are returned for a finetune in the same process."""
+def run(config: Config, paths: Paths, features: tuple | None = None) -> list[MemAEDetector]:
+    """Fit and write the fold MemAEs; they are returned for a finetune in the same process.
+
+    ``features``: what :func:`~memdev.features.preprocess.load_features` returned, if called already.
+    """
     stamps.check(config, paths, "pretrain")
-    X, y, _ = preprocess.load_features(paths)
+    X, y, _ = features or preprocess.load_features(paths)
     folds = folds_io.assign(y, config)
     count = folds_io.count(folds)
     started = time.perf_counter()
