@@ -29,6 +29,6 @@ def run(config: Config, paths: Paths) -> None:
     pool = ThreadPoolExecutor(finetune.workers(config, count))
     try:
         early = finetune.queue_fixed(pool, config, X, y, folds, [(name, k) for k in range(count) for name in fixed])
-        finetune.run(config, paths, pretrain.run(config, paths, features), early, features)
+        finetune.run(config, paths, pretrain.run(config, paths, features, folds), early, features)
     finally:  # a failed stage leaves the fits nobody will wait for
         pool.shutdown(cancel_futures=True)

@@ -27,14 +27,16 @@ from memdev.training import stamps
 log = logging.getLogger(__name__)
 
 
-def run(config: Config, paths: Paths, features: tuple | None = None) -> list[MemAEDetector]:
+def run(config: Config, paths: Paths, features: tuple | None = None,
+        folds: np.ndarray | None = None) -> list[MemAEDetector]:
     """Fit and write the fold MemAEs; they are returned for a finetune in the same process.
 
-    ``features``: what :func:`~memdev.features.preprocess.load_features` returned, if called already.
+    ``features``: what :func:`~memdev.features.preprocess.load_features` returned,
+    and ``folds`` what :func:`memdev.training.folds.assign` did, if called already.
     """
     stamps.check(config, paths, "pretrain")
     X, y, _ = features or preprocess.load_features(paths)
-    folds = folds_io.assign(y, config)
+    folds = folds_io.assign(y, config) if folds is None else folds
     count = folds_io.count(folds)
     started = time.perf_counter()
     with progress.stage("pretrain", 1, f"{count} fold MemAEs") as bar:  # trained together: one step
