@@ -11,6 +11,7 @@ import time
 import numpy as np
 import optuna
 import pytest
+import sqlalchemy
 import yaml
 
 from conftest import SRC, fast_config, memdev
@@ -174,7 +175,7 @@ def test_ten_sigkills_mid_study_lose_no_completed_trial(tiny):
             try:
                 if len(completed(tiny)[1]) >= 2:
                     break
-            except (IndexError, KeyError):
+            except (IndexError, KeyError, sqlalchemy.exc.SQLAlchemyError):  # the worker may be creating the tables
                 pass
     proc.send_signal(signal.SIGKILL)
     proc.wait()
