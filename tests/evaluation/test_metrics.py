@@ -3,6 +3,7 @@ judged by what chance gets on the competition's own metric."""
 
 import numpy as np
 import pytest
+from sklearn import metrics as sk
 
 from memdev.evaluation import metrics
 
@@ -136,6 +137,7 @@ def test_primary_maps_the_competition_metric_to_its_value():
     assert metrics.primary("average_precision", y, scores) == values["auc_pr"]
     assert metrics.primary("roc_auc", y, scores) == values["auc_roc"]
     assert metrics.primary("mcc", y, scores, labels) == values["mcc"]
+    assert metrics.primary("balanced_accuracy", y, scores, labels) == values["balanced_accuracy"]
     with pytest.raises(ValueError, match="needs 0/1 labels"):
         metrics.primary("f1", y, scores)
 
@@ -144,3 +146,23 @@ def test_a_single_class_gives_nan_ranking_metrics_not_an_exception():
     values = metrics.evaluate(np.zeros(10), np.arange(10.0), np.zeros(10))
     assert np.isnan(values["auc_pr"]) and np.isnan(values["auc_roc"])
     assert values["accuracy"] == 1.0 == values["base_rate_accuracy"]
+
+
+@pytest.mark.parametrize("case", ["random", "none called", "all called", "one class", "all right", "all wrong"])
+def test_label_metrics_are_scikit_learns(case):
+    rng = np.random.default_rng(len(case))
+    y = (rng.random(500) < 0.1).astype(int)
+    labels = {"random": (rng.random(500) < 0.15).astype(int), "none called": np.zeros(500, int),
+              "all called": np.ones(500, int), "one class": (rng.random(500) < 0.2).astype(int),
+              "all right": y, "all wrong": 1 - y}[case]
+    if case == "one class":
+        y = np.zeros(500, int)
+    expected = {
+        "precision": sk.precision_score(y, labels, zero_division=0),
+        "recall": sk.recall_score(y, labels, zero_division=0),
+        "f1": sk.f1_score(y, labels, zero_division=0),
+        "accuracy": sk.accuracy_score(y, labels),
+        "balanced_accuracy": sk.balanced_accuracy_score(y, labels) if case != "one class" else np.nan,
+        "mcc": sk.matthews_corrcoef(y, labels) if case != "one class" else 0.0,
+    }
+    assert metrics.label_metrics(y, labels) == pytest.approx(expected, rel=1e-12, abs=1e-15, nan_ok=True)

@@ -266,6 +266,8 @@ def test_a_trial_below_the_median_after_its_first_fold_is_pruned_there(monkeypat
     assert list(study.trials[3].intermediate_values) == [1]  # stopped after its first fold
     assert [len(t.intermediate_values) for t in study.trials if t.state == complete] == [3] * 4
     assert [t.value for t in study.trials if t.state == complete] == [1.0] * 4
+    assert tune.trial_note(study, study.trials[3]).startswith("#3 pruned at ")
+    assert tune.trial_note(study, study.trials[3]).endswith(" after 1 fold, best 1.0000 (#0)")
 
 
 def test_the_objective_is_the_cross_validated_metric_of_the_trials_config(tiny):

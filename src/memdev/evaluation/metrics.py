@@ -30,19 +30,9 @@ def evaluate(y: np.ndarray, scores: np.ndarray, labels: np.ndarray | None = None
     }
     if labels is not None:
         labels = np.asarray(labels).astype(int)
-        accuracy = float(sk.accuracy_score(y, labels))
-        base = 1.0 - prevalence
-        out.update(
-            precision=float(sk.precision_score(y, labels, zero_division=0)),
-            recall=float(sk.recall_score(y, labels, zero_division=0)),
-            f1=float(sk.f1_score(y, labels, zero_division=0)),
-            accuracy=accuracy,
-            base_rate_accuracy=base,
-            accuracy_lift=accuracy - base,
-            balanced_accuracy=float(sk.balanced_accuracy_score(y, labels)) if both else float("nan"),
-            mcc=float(sk.matthews_corrcoef(y, labels)) if both else 0.0,
-            predicted_rate=float(labels.mean()),
-        )
+        out.update(label_metrics(y, labels))
+        out.update(base_rate_accuracy=1.0 - prevalence, accuracy_lift=out["accuracy"] - (1.0 - prevalence),
+                   predicted_rate=float(labels.mean()) if len(labels) else 0.0)
     return out
 
 
@@ -50,16 +40,38 @@ def primary(metric: str, y: np.ndarray, scores: np.ndarray, labels: np.ndarray |
     """The competition's own metric (``average_precision`` and ``roc_auc`` use scores)."""
     if metric in PRIMARY_NEEDS_LABELS and labels is None:
         raise ValueError(f"metric {metric} needs 0/1 labels")
-    # the common metrics directly: model selection calls this thousands of times
+    # each metric alone: model selection calls this thousands of times
     y = np.asarray(y).astype(int)
-    if metric in ("average_precision", "roc_auc"):
-        if len(np.unique(y)) < 2:
-            return float("nan")
-        return float((sk.average_precision_score if metric == "average_precision" else sk.roc_auc_score)(y, scores))
-    if metric == "f1":
-        return float(sk.f1_score(y, np.asarray(labels).astype(int), zero_division=0))
-    values = evaluate(y, scores, labels)
-    return values[KEYS.get(metric, metric)]
+    if metric in PRIMARY_NEEDS_LABELS:
+        return label_metrics(y, labels)[metric]
+    if len(np.unique(y)) < 2:
+        return float("nan")
+    return float((sk.average_precision_score if metric == "average_precision" else sk.roc_auc_score)(y, scores))
+
+
+def label_metrics(y: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Precision, recall, F1, accuracy, balanced accuracy and MCC of 0/1 ``labels``, as scikit-learn's
+    functions give them (``zero_division=0``; balanced accuracy NaN and MCC 0 on rows of one class).
+
+    From the four confusion counts: scikit-learn's own functions validate and
+    build a confusion matrix on every call (about 5 ms), and model selection
+    scores thousands of label vectors per tuning trial.
+    """
+    y, labels = np.asarray(y) == 1, np.asarray(labels) == 1
+    tp = float(np.count_nonzero(y & labels))
+    positives, called, n = float(np.count_nonzero(y)), float(np.count_nonzero(labels)), float(len(y))
+    fp, fn = called - tp, positives - tp
+    tn = n - tp - fp - fn
+    both = 0 < positives < n
+    spread = called * positives * (n - called) * (n - positives)
+    return {
+        "precision": tp / called if called else 0.0,
+        "recall": tp / positives if positives else 0.0,
+        "f1": 2 * tp / (positives + called) if positives + called else 0.0,
+        "accuracy": (tp + tn) / n if n else 0.0,
+        "balanced_accuracy": (tp / positives + tn / (n - positives)) / 2 if both else float("nan"),
+        "mcc": (tp * tn - fp * fn) / float(np.sqrt(spread)) if both and spread else 0.0,
+    }
 
 
 def chance(metric: str, values: dict[str, float]) -> tuple[float, float, str]:

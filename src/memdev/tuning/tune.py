@@ -262,6 +262,8 @@ def fitted_once(config: Config, paths: Paths, folds: np.ndarray, on_disk: CVSumm
 def trial_note(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> str:
     """How a finished trial went, beside the best so far: the tuning bar's note."""
     outcome = f"{trial.value:.4f}" if trial.value is not None else trial.state.name.lower()
+    if trial.state == optuna.trial.TrialState.PRUNED and trial.intermediate_values:  # Optuna keeps its last report
+        outcome = f"pruned at {outcome} after {trial.last_step} fold{'' if trial.last_step == 1 else 's'}"
     try:
         best = study.best_trial
     except ValueError:  # no trial has completed yet
