@@ -62,3 +62,16 @@ def test_bank_marketing_under_40_seconds_but_less_than_3x_faster_is_missed():
     bank = Comparison("bank-marketing", 28_832, "f1", base=side({"train": 88.3}), ours=side({"train": 39.6}))
     rows = [line for line in render.speed_section([bank], "header", "abc123", 6).splitlines() if line.startswith("| bank")]
     assert rows[0].endswith("| 2.2× | < 40 s and ≥ 3× | missed: under the seconds (< 3× faster) |")
+
+
+def test_the_profiles_top_lines_follow_before_and_after():
+    from memdev.bench.profile import Line, Profile
+
+    demo = Comparison("demo", 1257, "f1", base=side({"train": 200.0}), ours=side({"train": 15.0}))
+    demo.ours.profile = Profile(20.5, [Line(9.5, 0.1, 1, "memdev/training/fit.py:40(run)")],
+                                [Line(6.0, 6.0, 300, "<built-in method TFE_Py_Execute>")])
+    text = render.speed_section([demo], "header", "abc123", 6)
+    assert "### Profile of `make train`" in text and "**demo, after**: 20.5 s profiled" in text
+    assert "**demo, before**" not in text  # the baseline was not profiled
+    assert "| 9.50 | 0.10 | 1 | `memdev/training/fit.py:40(run)` |" in text
+    assert "| 6.00 | 6.00 | 300 | `<built-in method TFE_Py_Execute>` |" in text

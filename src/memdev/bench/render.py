@@ -258,7 +258,7 @@ def speed_section(done: list[Comparison], header: str, ref: str, trials: int) ->
                   + (" (< 3× faster)" if slow else ""))
         lines.append(f"| {c.slug} | {c.rows:,} | {timing(c.base, 'train')} | {timing(c.ours, 'train')} | "
                      f"{ratio(c.ratio('train'))} | < {goal} s" + (" and ≥ 3×" if c.slug == speed.BANK else "") + f" | {result} |")
-    lines += speed_jobs(done, trials) + ["", *speed_cv(done)]
+    lines += speed_jobs(done, trials) + ["", *speed_cv(done), *speed_profiles(done)]
     return "\n".join(lines)
 
 
@@ -311,6 +311,26 @@ def speed_cv(done: list[Comparison]) -> list[str]:
             lines.append(f"| {c.slug} | {c.metric} | {name} | {before:.4f} ± {spread:.4f} | {after:.4f} ± {after_spread:.4f} | "
                          f"{cell} |")
     return lines
+
+
+def speed_profiles(done: list[Comparison]) -> list[str]:
+    """The top lines of `make train`'s profile, before and after, on each competition profiled."""
+    lines = []
+    for c in done:
+        for name, side in (("before", c.base), ("after", c.ours)):
+            if side.profile is None:
+                continue
+            lines += ["", f"**{c.slug}, {name}**: {side.profile.seconds:.1f} s profiled; memdev's functions by cumulative "
+                      f"time, then the {len(side.profile.hot)} functions with the most time of their own", "",
+                      "| cumulative s | own s | calls | function |", "|---|---|---|---|"]
+            lines += [f"| {line.cumulative:.2f} | {line.own:.2f} | {line.calls:,} | `{line.function}` |"
+                      for line in side.profile.own + side.profile.hot]
+    if not lines:
+        return []
+    return ["", "### Profile of `make train`", "",
+            "Right after each timed `make train`, its training stages again in the same root, each under cProfile in",
+            "its own process (`memdev.bench.profile`: the commands `make -n -B train` lists). Profiling slows",
+            "Python more than arithmetic: read the shares, not the seconds.", *lines]
 
 
 # --------------------------------------------------------------------------- the file

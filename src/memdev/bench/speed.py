@@ -10,7 +10,9 @@ always has the quieter minutes of a shared machine:
 * ``make train`` on the demo, on every practice competition under
   :data:`SMALL_ROWS` training rows and on bank-marketing;
 * the demo's whole job, ``make train tune submit`` (``TRIALS`` trials);
-* ``make tune`` on bank-marketing (pruning on, the package's pruner): trials per hour.
+* ``make tune`` on bank-marketing (pruning on, the package's pruner): trials per hour;
+* on the demo and bank-marketing, right after the timed ``make train``, its
+  stages again under cProfile (:mod:`memdev.bench.profile`): where the time goes.
 
 The CV of every candidate, before and after, is read from each root's
 ``oof.parquet`` and scored the same way (this commit's metric code), ± the
@@ -30,6 +32,7 @@ from typing import Callable
 
 import numpy as np
 
+from memdev.bench import profile as profiling
 from memdev.bench.runs import REPO, make, prepare
 
 SMALL_ROWS = 10_000  # issue 14: `make train` under SMALL_SECONDS below this many training rows
@@ -38,6 +41,7 @@ BANK = "bank-marketing"
 DEMO_SECONDS, DEMO_RATIO = 120, 8  # the demo's `make train tune submit`: under 2 minutes, >= 8x faster
 TUNING_RATIO = 5  # bank-marketing trials per hour, >= 5x before
 TRIALS = 6  # `make tune`'s default
+PROFILED = ("demo", BANK)
 REUSED = "REUSED"  # a trial of `make train`'s own config, which took its CV untrained
 
 
@@ -49,6 +53,7 @@ class Side:
     load: dict[str, float] = field(default_factory=dict)
     cv: dict[str, tuple[float, float]] = field(default_factory=dict)  # candidate -> (CV, std over folds)
     trials: dict[str, int] = field(default_factory=dict)  # "tune": COMPLETE / PRUNED / FAIL / REUSED -> count
+    profile: profiling.Profile | None = None  # `make train`'s stages under cProfile
 
     def per_hour(self) -> float | None:
         """Finished tuning trials per hour of ``make tune``; not those that took `make train`'s CV untrained."""
@@ -140,6 +145,8 @@ def run_side(comparison: Comparison, side: Side, source: Path, root: Path, code:
     prepare(slug, None if slug == "demo" else source, root, code, env)
     timed(side, "train", root, slug, env, "train")
     comparison.metric, side.cv = cv_table(root, slug)
+    if slug in PROFILED:
+        side.profile = profiling.measure(root, slug, env)
     if slug == "demo":
         timed(side, "tune submit", root, slug, env, "tune", "submit", f"TRIALS={trials}")
         side.seconds["job"], side.load["job"] = side.seconds["train"] + side.seconds["tune submit"], side.load["train"]
