@@ -4,8 +4,8 @@ import cProfile
 import pstats
 
 import numpy as np
-from conftest import REPO
 
+from conftest import REPO
 from memdev.bench import profile
 from memdev.evaluation import metrics
 
