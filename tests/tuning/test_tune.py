@@ -56,13 +56,15 @@ def test_tuning_resumes_the_same_study_and_writes_the_winner(tiny):
     assert [t.number for t in study.trials] == [0, 1, 2, 3]
     assert study.trials[0].params == config_values(tiny)  # trial 0 is the config's own values
     # the median pruner never prunes its first 3 trials; the 4th only if, at the step it was pruned at, it was
-    # below the median of the completed trials there
+    # below the median of the completed trials that reported there (step 1, the threshold's check, needs the
+    # fixed candidates' scores that a process's first trial computes)
     assert [t.state for t in study.trials[:3]] == [optuna.trial.TrialState.COMPLETE] * 3
     last = study.trials[3]
     assert last.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     if last.state == optuna.trial.TrialState.PRUNED:
         step = max(last.intermediate_values)
-        assert last.intermediate_values[step] < np.median([t.intermediate_values[step] for t in done])
+        there = [t.intermediate_values[step] for t in done if step in t.intermediate_values]
+        assert there and last.intermediate_values[step] < np.median(there)
     best = yaml.safe_load(tiny.best_params.read_text())
     assert best["trial"] == study.best_trial.number and "memae.memory_size" in best["params"]
     assert (tiny.reports / "tune_history.png").stat().st_size > 0
@@ -247,7 +249,8 @@ def fake_cross_validate(quality):
 
 
 def test_a_trial_below_the_median_after_its_first_fold_is_pruned_there(monkeypatch):
-    """Three good trials complete (the pruner's start-up); a bad fourth is pruned at step 1; a good fifth completes."""
+    """Three good trials complete (the pruner's start-up); a bad fourth is pruned after its first fold (step 2: step 1
+    is the threshold's check, which needs the fixed candidates' scores); a good fifth completes."""
     from memdev.tuning import study as tuning_study
 
     config = fast_config(folds=3)
@@ -263,11 +266,40 @@ def test_a_trial_below_the_median_after_its_first_fold_is_pruned_there(monkeypat
     states = [t.state for t in study.trials]
     complete, pruned = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED
     assert states == [complete, complete, complete, pruned, complete]
-    assert list(study.trials[3].intermediate_values) == [1]  # stopped after its first fold
-    assert [len(t.intermediate_values) for t in study.trials if t.state == complete] == [3] * 4
+    assert list(study.trials[3].intermediate_values) == [2]  # stopped after its first fold
+    assert [list(t.intermediate_values) for t in study.trials if t.state == complete] == [[2, 3, 4]] * 4
     assert [t.value for t in study.trials if t.state == complete] == [1.0] * 4
     assert tune.trial_note(study, study.trials[3]).startswith("#3 pruned at ")
     assert tune.trial_note(study, study.trials[3]).endswith(" after 1 fold, best 1.0000 (#0)")
+
+
+def test_a_threshold_that_falls_behind_on_the_fixed_candidates_scores_is_pruned_before_anything_trains(monkeypatch):
+    """With gbm's, iforest's and lof's out-of-fold scores at hand (after `make train`), each trial first reports its
+    threshold's metric on them (step 1): a contamination rate half the prevalence calls half the anomalies at most."""
+    from memdev.tuning import study as tuning_study
+
+    config = fast_config(folds=3)
+    y = (np.arange(90) % 10 == 0).astype(int)
+    folds = np.arange(90) % 3
+    scores = y + 0.1 * np.random.default_rng(0).random(90)  # every candidate ranks the anomalies first
+    fitted = {(name, k): (None, scores[folds == k]) for name in ("gbm", "iforest", "lof") for k in range(3)}
+    trained = []
+    monkeypatch.setattr(tune.pretrain, "fit_memaes", lambda config, *args, **kwargs: trained.append(config) or ([], None))
+    monkeypatch.setattr(tune.finetune, "cross_validate", fake_cross_validate(lambda c: True))
+    study = optuna.create_study(direction="maximize", pruner=tuning_study.pruner(),
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    space = tune.search_space(config, y)
+    for params in [{"threshold.strategy": "f1"}] * 3 + [
+            {"threshold.strategy": "contamination", "threshold.contamination": space["threshold.contamination"]["low"]}]:
+        study.enqueue_trial({"memae.memory_size": 20, **params})
+    study.optimize(tune.objective_factory(config, np.zeros((90, 2)), y, folds, space, fitted=fitted), n_trials=4)
+    states = [t.state for t in study.trials]
+    complete, pruned = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED
+    assert states == [complete] * 3 + [pruned]
+    assert [list(t.intermediate_values) for t in study.trials] == [[1, 2, 3, 4]] * 3 + [[1]]
+    assert study.trials[3].intermediate_values[1] <= 2 / 3  # F1 with at most half the anomalies called
+    assert len(trained) == 3  # the fourth trial trained nothing
+    assert tune.trial_note(study, study.trials[3]).endswith("before training (its threshold), best 1.0000 (#0)")
 
 
 def test_the_objective_is_the_cross_validated_metric_of_the_trials_config(tiny):

@@ -157,9 +157,12 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
     """A plain ``objective(trial)``: the CV metric of the trial's configuration (the space: :func:`search_space`).
 
     A trial trains all folds' MemAEs and heads together, then reports after
-    each fold's boosted candidates and scores (the pruner may stop it there).
-    ``gbm``, ``iforest`` and ``lof`` depend on no tuned parameter: fitted in
-    the first trial, reused after. ``trained``: the CV of the models on disk
+    each fold's boosted candidates and scores (steps 2 to K + 1; the pruner
+    may stop it there). ``gbm``, ``iforest`` and ``lof`` depend on no tuned
+    parameter: fitted in the first trial (or taken from ``make train``), reused
+    after; once they are at hand a trial first reports their best metric under
+    its own threshold (step 1), so a threshold that already falls behind is
+    pruned before anything trains. ``trained``: the CV of the models on disk
     (``make train``'s); a trial of their very config returns it untrained.
     ``kept``: holds the best trial trained here (:class:`Trained`).
     ``fitted``: those three's fold models and scores, if at hand (:func:`fitted_once`).
@@ -175,6 +178,15 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
             trial.set_user_attr("reused", True)
             return trained.value
 
+        def check(value: float, step: int) -> None:
+            trial.report(value, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+
+        fixed = fixed_oof(trial_config, y, folds, cache)
+        if fixed:  # the trial's threshold on scores at hand: nothing trains if it alone falls behind
+            name, values = finetune.select(trial_config, y, fixed)
+            check(values[name], 1)
         done_folds: list[int] = []
 
         def report(fold, held_out, oof):
@@ -182,9 +194,7 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
             done = np.isin(folds, done_folds)
             name, values = finetune.select(trial_config, y[done], {k: v[done] for k, v in oof.items()})
             bar.advance(1, f"fold {fold + 1} scored, {config.metric} {values[name]:.4f} so far")
-            trial.report(values[name], len(done_folds))
-            if trial.should_prune():
-                raise optuna.TrialPruned()
+            check(values[name], len(done_folds) + 1)
 
         # a trial's steps: the MemAEs and heads (all folds together), then each fold's scores
         with progress.stage(f"trial {trial.number}", folds_io.count(folds) + 1, "step") as bar:
@@ -259,11 +269,27 @@ def fitted_once(config: Config, paths: Paths, folds: np.ndarray, on_disk: CVSumm
             for fold in range(folds_io.count(folds)) for name in names}
 
 
+def fixed_oof(config: Config, y: np.ndarray, folds: np.ndarray, cache: dict) -> dict[str, np.ndarray]:
+    """The out-of-fold scores of the candidates no tuned parameter changes (:data:`FIXED`), if ``cache`` holds
+    every fold's (the objective's cache: :func:`fitted_once`, or a trial that scored every fold)."""
+    names = [name for name in finetune.candidates(config, y) if name in FIXED]
+    count = folds_io.count(folds)
+    if not names or not all(isinstance(cache.get((name, k)), tuple) for name in names for k in range(count)):
+        return {}
+    out = {name: np.zeros(len(y)) for name in names}
+    for name in names:
+        for k in range(count):
+            out[name][folds == k] = cache[name, k][1]
+    return out
+
+
 def trial_note(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> str:
     """How a finished trial went, beside the best so far: the tuning bar's note."""
     outcome = f"{trial.value:.4f}" if trial.value is not None else trial.state.name.lower()
     if trial.state == optuna.trial.TrialState.PRUNED and trial.intermediate_values:  # Optuna keeps its last report
-        outcome = f"pruned at {outcome} after {trial.last_step} fold{'' if trial.last_step == 1 else 's'}"
+        scored = trial.last_step - 1  # step 1: the threshold, before training; step k + 1: after k folds
+        outcome = f"pruned at {outcome} " + (f"after {scored} fold{'' if scored == 1 else 's'}" if scored
+                                             else "before training (its threshold)")
     try:
         best = study.best_trial
     except ValueError:  # no trial has completed yet
