@@ -59,7 +59,8 @@ def parser() -> argparse.ArgumentParser:
     modes.add_argument("--speed", action="store_true",
                        help="measure speed against --baseline instead: `make train` on the demo, every practice "
                             f"competition under {speed.SMALL_ROWS:,} rows and {speed.BANK}, the demo's `make train tune "
-                            f"submit` and {speed.BANK}'s `make tune`, each for both commits in turn; writes the 'Speed' section")
+                            f"submit` and {speed.BANK}'s `make tune`, each for both commits in turn, with `make train` profiled on "
+                            f"the demo and {speed.BANK}; writes the 'Speed' section")
     p.add_argument("--baseline", metavar="REF", help="with --speed: the git commit (or branch, tag) to compare with")
     p.add_argument("--trials", type=int,
                    help=f"with --tuning: the total trial budget per worker count, a multiple of 4 (default {tuning.TRIALS}); "
