@@ -161,7 +161,7 @@ def test_tuning_section_quotes_rates_and_speed_ups_against_one_worker_and_checks
     text = render.tuning_section(runs, "header", "bank-marketing", {"metric": "f1", "edits": []}, cores=2)
     assert "| 6 | 1.50 |" in text and "Fewer distinct parameter sets than trials" in text and "machine: none;" in text
     # what the code does: one trial 0 per study, enqueued by its creator; samplers seeded per worker
-    assert "only\nthe worker that creates the study enqueues" in text and "may each enqueue" not in text
+    assert "only the worker that creates the study enqueues" in text and "may each enqueue" not in text
 
 
 def test_without_a_one_worker_run_no_speed_up_is_claimed():

@@ -3,6 +3,7 @@ studies that a config edit replaces, kills and parallel workers."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -68,6 +69,31 @@ def test_tuning_resumes_the_same_study_and_writes_the_winner(tiny):
     best = yaml.safe_load(tiny.best_params.read_text())
     assert best["trial"] == study.best_trial.number and "memae.memory_size" in best["params"]
     assert (tiny.reports / "tune_history.png").stat().st_size > 0
+
+
+def test_a_lone_tuning_run_from_the_same_state_draws_the_same_trials(tiny):
+    drawn = []
+    for _ in range(2):
+        for made in (tiny.study_db, tiny.best_params):
+            made.unlink(missing_ok=True)
+        shutil.rmtree(tiny.models, ignore_errors=True)
+        result = memdev(tiny.root, "tune", "--comp", "tiny", "--trials", "3")
+        assert result.returncode == 0, result.stderr
+        study, _ = completed(tiny)
+        drawn.append([t.params for t in study.trials])
+    assert len(drawn[0]) == 3 and drawn[0] == drawn[1]
+    assert drawn[0][1] != drawn[0][2]  # drawn, not repeated
+
+
+def test_a_worker_sharing_its_study_seeds_its_sampler_with_its_process_id_too(tiny):
+    config = config_io.load(tiny.config)
+    study = optuna.create_study()
+    study.enqueue_trial({})
+    alone = tune.sampler_seed(config, study, None)
+    assert alone == config.seed + 1  # the enqueued trial 0
+    assert tune.sampler_seed(config, study, "sqlite:///shared.db") == alone + os.getpid()
+    study.ask()  # trial 0 running, as another worker's would be
+    assert tune.sampler_seed(config, study, None) == alone + os.getpid()
 
 
 def without_tensorflow(tmp_path):

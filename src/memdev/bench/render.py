@@ -229,9 +229,9 @@ def tuning_limits(runs: list[TuningRun], cores: int) -> list[str]:
     ]
     if any(r.distinct < len(r.numbers) for r in runs):
         lines += ["", "Fewer distinct parameter sets than trials: part of the budget repeated a parameter set. Not the",
-                  "start-up: each worker seeds its TPE sampler with its process id (`memdev.tuning.tune.run`), and only",
-                  "the worker that creates the study enqueues the config's own values as trial 0",
-                  "(`memdev.tuning.study.open_study`); TPE proposed a parameter set again."]
+                  "start-up: each worker sharing a study adds its process id to its sampler's seed",
+                  "(`memdev.tuning.tune.sampler_seed`), and only the worker that creates the study enqueues the",
+                  "config's own values as trial 0 (`memdev.tuning.study.open_study`); TPE proposed a parameter set again."]
     return lines
 
 

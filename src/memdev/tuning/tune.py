@@ -226,9 +226,7 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     study = tuning_study.open_study(config, space, paths, storage_url, config_params(config, space))
-    # a resumed study must not replay the first run's random start-up trials, and
-    # workers that join one study at the same moment must not draw the same ones
-    study.sampler = optuna.samplers.TPESampler(seed=config.seed + len(study.trials) + os.getpid())
+    study.sampler = optuna.samplers.TPESampler(seed=sampler_seed(config, study, storage_url))
     log.info(f"tune: {trials} more trial{'' if trials == 1 else 's'}")
     on_disk, kept = stamps.trained(config, paths), []
     if on_disk is not None and on_disk.value is None:  # label-free models have no CV to take
@@ -249,6 +247,18 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
     elif on_disk is not None and on_disk.stamp.get("config") == config.with_params(study.best_params).digest():
         stamps.renew(paths)
         log.info(f"tune: the best trial #{best} is of the models `make train` built; `make submit` trains nothing")
+
+
+def sampler_seed(config: Config, study: optuna.Study, storage_url: str | None) -> int:
+    """The config's seed, moved on by the trials the study holds: a lone run from the same state draws the
+    same trials (same seed, same submission), and a resumed study does not replay its random start-up trials.
+
+    A worker that shares the study (an explicit storage, or trials running
+    elsewhere as it starts) also adds its process id: workers joining at the
+    same moment must not draw the same trials.
+    """
+    shared = storage_url is not None or any(t.state == optuna.trial.TrialState.RUNNING for t in study.trials)
+    return config.seed + len(study.trials) + (os.getpid() if shared else 0)
 
 
 def fitted_once(config: Config, paths: Paths, folds: np.ndarray, on_disk: CVSummary | None) -> dict:
