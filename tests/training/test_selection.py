@@ -76,3 +76,20 @@ def test_the_blend_stays_unless_another_candidate_beats_it_clearly_fold_by_fold(
     oof["gbm"] = 3 * y + rng.normal(0, 1, len(y))  # better on every fold
     assert selection.select(AP, y, folds, oof)[0].model == "gbm"
     assert selection.nested(AP, y, folds, oof).chosen == ["gbm"] * 5
+
+
+def test_a_contamination_threshold_caps_the_nested_cv_at_what_a_perfect_ranking_gets():
+    rng, y, folds = data()
+    for metric in ("f1", "mcc", "accuracy", "balanced_accuracy"):
+        for rate in (0.05, 0.1, 0.2):  # prevalence about 0.1
+            config = F1.with_params({"metric": metric, "threshold.strategy": "contamination",
+                                     "threshold.contamination": rate})
+            top = selection.ceiling(config, y, folds)
+            assert top == selection.nested(config, y, folds, {"gbm": y + 0.1 * rng.random(len(y))}).value
+            for _ in range(5):  # noisier rankings, each scored as the tuning objective scores a trial
+                noisy = {"gbm": y + rng.random(len(y)), "devnet": rng.random(len(y))}
+                assert selection.nested(config, y, folds, noisy).value <= top
+    half = F1.with_params({"threshold.strategy": "contamination", "threshold.contamination": y.mean() / 2})
+    assert abs(selection.ceiling(half, y, folds) - 2 / 3) < 0.01  # half the anomalies called at most
+    assert selection.ceiling(F1, y, folds) is None  # the F1 cut follows the scores
+    assert selection.ceiling(AP, y, folds) is None

@@ -56,19 +56,50 @@ def test_tuning_resumes_the_same_study_and_writes_the_winner(tiny):
     assert "tune: new study " in outs[0] and f"tune: resuming study {study.study_name} (2 trials so far)" in outs[1]
     assert [t.number for t in study.trials] == [0, 1, 2, 3]
     assert study.trials[0].params == config_values(tiny)  # trial 0 is the config's own values
-    # the median pruner never prunes its first 3 trials; the 4th only if, at the step it was pruned at, it was
+    # a trial whose threshold caps it at or below the best so far is pruned before training, wherever it comes;
+    # the median pruner never prunes the first 3 trials, the 4th only if, at the step it was pruned at, it was
     # below the median of the completed trials that reported there (step 1, the threshold's check, needs the
     # fixed candidates' scores that a process's first trial computes)
-    assert [t.state for t in study.trials[:3]] == [optuna.trial.TrialState.COMPLETE] * 3
-    last = study.trials[3]
-    assert last.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    if last.state == optuna.trial.TrialState.PRUNED:
-        step = max(last.intermediate_values)
-        there = [t.intermediate_values[step] for t in done if step in t.intermediate_values]
-        assert there and last.intermediate_values[step] < np.median(there)
+    for trial in study.trials:
+        if trial.state == optuna.trial.TrialState.PRUNED and "ceiling" in trial.user_attrs:
+            earlier = [t.value for t in done if t.number < trial.number]
+            assert list(trial.intermediate_values) in ([], [1]) and trial.user_attrs["ceiling"] <= max(earlier)
+        elif trial.number < 3:
+            assert trial.state == optuna.trial.TrialState.COMPLETE
+        else:
+            assert trial.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+            if trial.state == optuna.trial.TrialState.PRUNED:
+                step = max(trial.intermediate_values)
+                there = [t.intermediate_values[step] for t in done if step in t.intermediate_values]
+                assert there and trial.intermediate_values[step] < np.median(there)
     best = yaml.safe_load(tiny.best_params.read_text())
     assert best["trial"] == study.best_trial.number and "memae.memory_size" in best["params"]
     assert (tiny.reports / "tune_history.png").stat().st_size > 0
+
+
+def test_a_trial_whose_threshold_caps_it_at_the_best_trial_or_below_is_pruned_before_anything_trains(monkeypatch):
+    """A share of rows called caps the metric at what a perfect ranking gets under it (twice the prevalence: F1
+    2/3 at best); no other candidate's scores need be at hand, and a trial whose cap is above the best trains."""
+    config = fast_config(folds=3)
+    y = (np.arange(90) % 10 == 0).astype(int)  # 3 anomalies in each fold of 30 rows
+    folds = np.arange(90) % 3
+    trained = []
+    monkeypatch.setattr(tune.pretrain, "fit_memaes", lambda config, *args, **kwargs: trained.append(config) or ([], None))
+    monkeypatch.setattr(tune.finetune, "cross_validate", fake_cross_validate(lambda c: c.memae.memory_size < 25))
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    space = tune.search_space(config, y)
+    low, high = space["threshold.contamination"]["low"], space["threshold.contamination"]["high"]  # 0.05, 0.2
+    for size, params in ((30, {"threshold.strategy": "f1"}),  # random scores
+                         (20, {"threshold.strategy": "contamination", "threshold.contamination": low}),  # 2 of 3 a fold
+                         (20, {"threshold.strategy": "contamination", "threshold.contamination": high}),
+                         (20, {"threshold.strategy": "f1"})):
+        study.enqueue_trial({"memae.memory_size": size, **params})
+    study.optimize(tune.objective_factory(config, np.zeros((90, 2)), y, folds, space), n_trials=4)
+    complete, pruned = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED
+    assert [t.state for t in study.trials] == [complete, complete, pruned, complete]
+    assert study.trials[0].value < 0.8 and study.trials[1].value == 0.8 and study.trials[3].value == 1.0
+    assert study.trials[2].user_attrs["ceiling"] == 2 / 3 and len(trained) == 3  # the third trained nothing
+    assert tune.trial_note(study, study.trials[2]) == "#2 pruned before training: its threshold caps it at 0.6667, best 1.0000 (#3)"
 
 
 def test_a_lone_tuning_run_from_the_same_state_draws_the_same_trials(tiny):

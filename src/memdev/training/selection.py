@@ -173,6 +173,24 @@ def select(config: Config, y: np.ndarray, folds: np.ndarray,
     return choice, values, choice.score(ranks, np.arange(len(y)))
 
 
+def ceiling(config: Config, y: np.ndarray, folds: np.ndarray) -> float | None:
+    """The best nested CV (:func:`nested`) any scores could get where the threshold calls a fixed share of
+    each fold's rows (``contamination``): a perfect ranking's, the anomalies called first. None where the
+    threshold or the metric depends on the scores.
+
+    Every metric of labels here rises with the anomalies called at a fixed
+    number of rows called, so no ranking gets more than this.
+    """
+    if config.threshold_strategy != "contamination" or config.metric not in metrics.PRIMARY_NEEDS_LABELS:
+        return None
+    perfect = np.asarray(y, dtype=float)
+    labels = np.zeros(len(y), dtype=np.int8)
+    for k in range(folds_io.count(folds)):
+        held = folds == k
+        labels[held] = threshold.choose(config, perfect[~held], y[~held]).apply(perfect[held])
+    return metrics.primary(config.metric, y, perfect, labels)
+
+
 @dataclass
 class Nested:
     """The outer CV of the selection procedure: pooled, per fold, and what each fold's selection chose."""

@@ -32,7 +32,7 @@ from memdev.features import preprocess
 from memdev.models.candidates import FIXED
 from memdev.models.memae import MemAEDetector
 from memdev.paths import Paths
-from memdev.training import finetune, pretrain, stamps
+from memdev.training import finetune, pretrain, selection, stamps
 from memdev.training import folds as folds_io
 from memdev.training.summary import CVSummary, load_oof
 from memdev.tuning import study as tuning_study
@@ -162,7 +162,9 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
     parameter: fitted in the first trial (or taken from ``make train``), reused
     after; once they are at hand a trial first reports their best metric under
     its own threshold (step 1), so a threshold that already falls behind is
-    pruned before anything trains. ``trained``: the CV of the models on disk
+    pruned before anything trains; so is a contamination rate that caps the
+    metric at or below the best trial's (:func:`~memdev.training.selection.ceiling`).
+    ``trained``: the CV of the models on disk
     (``make train``'s); a trial of their very config returns it untrained.
     ``kept``: holds the best trial trained here (:class:`Trained`).
     ``fitted``: those three's fold models and scores, if at hand (:func:`fitted_once`).
@@ -187,6 +189,11 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
         if fixed:  # the trial's threshold on scores at hand: nothing trains if it alone falls behind
             name, values = finetune.select(trial_config, y, fixed)
             check(values[name], 1)
+        ceiling = selection.ceiling(trial_config, y, folds)
+        completed = [t.value for t in trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
+        if ceiling is not None and completed and ceiling <= max(completed):
+            trial.set_user_attr("ceiling", ceiling)  # not even a perfect ranking could beat the best trial
+            raise optuna.TrialPruned()
         done_folds: list[int] = []
 
         def report(fold, held_out, oof):
@@ -296,7 +303,9 @@ def fixed_oof(config: Config, y: np.ndarray, folds: np.ndarray, cache: dict) -> 
 def trial_note(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> str:
     """How a finished trial went, beside the best so far: the tuning bar's note."""
     outcome = f"{trial.value:.4f}" if trial.value is not None else trial.state.name.lower()
-    if trial.state == optuna.trial.TrialState.PRUNED and trial.intermediate_values:  # Optuna keeps its last report
+    if "ceiling" in trial.user_attrs:
+        outcome = f"pruned before training: its threshold caps it at {trial.user_attrs['ceiling']:.4f}"
+    elif trial.state == optuna.trial.TrialState.PRUNED and trial.intermediate_values:  # Optuna keeps its last report
         scored = trial.last_step - 1  # step 1: the threshold, before training; step k + 1: after k folds
         outcome = f"pruned at {outcome} " + (f"after {scored} fold{'' if scored == 1 else 's'}" if scored
                                              else "before training (its threshold)")
@@ -358,6 +367,9 @@ def plots(study: optuna.Study, paths: Paths, importances: bool = True) -> None:
     }
     if not importances:
         figures.pop("tune_importances.png")
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len({t.params.get("memae.memory_size") for t in done}) < 2:  # one point: matplotlib warns of a flat axis
+        figures.pop("tune_slice_memory_size.png")
     for name, draw in figures.items():
         try:
             axes = draw()
