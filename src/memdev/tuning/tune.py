@@ -190,10 +190,11 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
             name, values = finetune.select(trial_config, y, fixed)
             check(values[name], 1)
         ceiling = selection.ceiling(trial_config, y, folds)
-        completed = [t.value for t in trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
-        if ceiling is not None and completed and ceiling <= max(completed):
-            trial.set_user_attr("ceiling", ceiling)  # not even a perfect ranking could beat the best trial
-            raise optuna.TrialPruned()
+        if ceiling is not None:
+            done = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+            if done and ceiling <= max(t.value for t in done):
+                trial.set_user_attr("ceiling", ceiling)  # not even a perfect ranking could beat the best trial
+                raise optuna.TrialPruned()
         done_folds: list[int] = []
 
         def report(fold, held_out, oof):
