@@ -134,6 +134,18 @@ def test_cross_validation_fits_what_no_tuned_parameter_changes_once_per_fold_acr
     assert all(m.gbm is not None and m.stack is not None and m.lof is not None for m in again.folds)
 
 
+def test_the_blend_is_the_rank_mean_of_its_regimes_parts_out_of_fold_and_on_the_test_rows():
+    from memdev.models.ranks import blend
+
+    X, y, config, folds, memaes, stacked = shifted_anomalies_with_fold_memaes(folds=2)
+    for regime, parts in (("full", ["devnet", "stack"]), ("weak", ["devnet", "stack", "gbm", "iforest"])):
+        chosen = config.with_params({"regime": regime})
+        result = finetune.cross_validate(chosen, X, y, folds, memaes, stacked=stacked)
+        np.testing.assert_allclose(result.oof["blend"], blend(*(result.oof[name] for name in parts)))
+        test = finetune.test_scores(chosen, result.folds, X[:30], finetune.candidates(chosen, y))
+        np.testing.assert_allclose(test["blend"], blend(*(test[name] for name in parts)))
+
+
 def test_folds_fitted_at_once_give_the_scores_of_folds_fitted_one_at_a_time():
     X, y, config, folds, memaes, stacked = shifted_anomalies_with_fold_memaes(folds=3)
     one = finetune.cross_validate(config.with_params({"threads.folds": 1}), X, y, folds, memaes, stacked=stacked)

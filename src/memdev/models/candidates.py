@@ -11,7 +11,8 @@
     the same classifier on the features plus the MemAE's latent code and
     reconstruction error;
 ``blend``
-    the rank average of ``devnet`` and ``stack`` (fitted by neither: made from their scores);
+    the rank average of ``devnet`` and ``stack``, in the weak regime also of ``gbm`` and ``iforest``
+    (:func:`memdev.models.ranks.blend_parts`; fitted by none: made from their scores);
 ``iforest``
     scikit-learn's IsolationForest on the fold's training rows not labeled
     anomalous (every regime: it needs no labels);
@@ -38,6 +39,7 @@ from memdev import atomic, manifest
 from memdev.config import Config
 from memdev.models.devnet import head_inputs
 from memdev.models.memae import SCORE_BATCH, MemAEDetector, as_stacked
+from memdev.models.ranks import blend_parts
 from memdev.models.stacked import VIEWS, StackedMemAE
 from memdev.paths import Paths
 
@@ -121,9 +123,9 @@ def fixed_scores(name: str, model, X: np.ndarray) -> np.ndarray:
     return -model.score_samples(X)  # score_samples: higher = more normal
 
 
-def fitted_by(names: list[str]) -> list[str]:
+def fitted_by(names: list[str], regime: str) -> list[str]:
     """The candidates among ``names`` a fold fits itself (``blend`` is made from others' scores)."""
-    parts = {"blend": ["devnet", "stack"]}
+    parts = {"blend": list(blend_parts(regime))}
     out = []
     for name in names:
         for part in parts.get(name, [name]):

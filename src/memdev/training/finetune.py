@@ -40,7 +40,7 @@ from memdev.models.candidates import (
 )
 from memdev.models.devnet import fit_heads, member_draws
 from memdev.models.memae import MemAEDetector, as_stacked
-from memdev.models.ranks import blend
+from memdev.models.ranks import blend, blend_parts
 from memdev.models.stacked import StackedMemAE
 from memdev.paths import Paths
 from memdev.training import folds as folds_io
@@ -130,7 +130,7 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     the DevNet heads' balanced batches.
     """
     names = candidates(config, y)
-    fitted = fitted_by(names)
+    fitted = fitted_by(names, config.regime)
     count = folds_io.count(folds)
     train = [np.flatnonzero(folds != fold) for fold in range(count)]
     held_out = [np.flatnonzero(folds == fold) for fold in range(count)]
@@ -182,7 +182,7 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
             for job in fits.values():
                 job.cancel()
     if "blend" in names:
-        oof["blend"] = blend(oof["devnet"], oof["stack"])
+        oof["blend"] = blend(*(oof[name] for name in blend_parts(config.regime)))
     return result
 
 
@@ -192,7 +192,7 @@ def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarra
 
     The scikit-learn candidates score on ``threads.folds`` threads while the MemAE's and the heads' run.
     """
-    fitted = fitted_by(names)
+    fitted = fitted_by(names, config.regime)
     fixed = [name for name in fitted if name in FIXED]
     networks = [name for name in fitted if name not in FIXED]
     openmp = config.threads.boosting or None
@@ -212,7 +212,7 @@ def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarra
                 totals[name] = totals.get(name, 0) + values / len(fold_models)
             bar.advance(1, f"{len(X_test)} test rows scored")
     if "blend" in names:
-        totals["blend"] = blend(totals["devnet"], totals["stack"])
+        totals["blend"] = blend(*(totals[name] for name in blend_parts(config.regime)))
     return totals
 
 

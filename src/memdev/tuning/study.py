@@ -22,6 +22,7 @@ import sqlalchemy
 
 from memdev.config import Config
 from memdev.features import preprocess
+from memdev.models.ranks import blend_parts
 from memdev.paths import Paths
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,14 @@ def identity(config: Config, space: dict, paths: Paths) -> dict[str, Any]:
     """Everything that changes a trial's result: what a study's name hashes."""
     settings = {key: value for key, value in config.to_dict().items() if key not in UNHASHED}
     data = preprocess.load_info(paths).get("stamp", {})
-    # "objective": what a trial returns; trials of an earlier objective (the optimistic CV, or the nested CV
-    # of a selection without the blend prior) are not comparable with today's
+    # "objective": what a trial returns; trials of an earlier objective (the optimistic CV, the nested CV
+    # of a selection without the blend prior, or a weak regime's blend of devnet and stack alone) are not
+    # comparable with today's
+    objective = "nested CV, blend kept unless clearly beaten"
+    if config.regime == "weak":
+        objective += ", blend of " + " ".join(blend_parts(config.regime))
     return {"config": settings, "search space": space, "data": {"train data": data.get("train", "")},
-            "features config": data.get("config", ""), "objective": "nested CV, blend kept unless clearly beaten"}
+            "features config": data.get("config", ""), "objective": objective}
 
 
 def name(config: Config, ident: dict[str, Any]) -> str:
