@@ -78,6 +78,15 @@ def test_the_blend_stays_unless_another_candidate_beats_it_clearly_fold_by_fold(
     assert selection.nested(AP, y, folds, oof).chosen == ["gbm"] * 5
 
 
+def test_with_a_few_labels_the_blend_is_submitted_however_clearly_another_candidate_leads_on_cv():
+    rng, y, folds = data()
+    oof = {"blend": y + rng.normal(0, 1, len(y)), "gbm": 3 * y + rng.normal(0, 1, len(y))}  # gbm better on every fold
+    weak = AP.with_params({"regime": "weak"})
+    choice, values, _ = selection.select(weak, y, folds, oof)
+    assert values["gbm"] > values["blend"] and choice.model == "blend"
+    assert selection.nested(weak, y, folds, oof).chosen == ["blend"] * 5
+
+
 def test_a_contamination_threshold_caps_the_nested_cv_at_what_a_perfect_ranking_gets():
     rng, y, folds = data()
     for metric in ("f1", "mcc", "accuracy", "balanced_accuracy"):

@@ -17,7 +17,9 @@ the Public half only, so the report compares on that half. The same run
 measures MemAE training and DevNet inference throughput on synthetic rows.
 
 ``--ablation`` instead measures the DevNet head's inputs (``head.inputs``) by
-cross-validation on a few competitions. ``--tuning`` measures tuning
+cross-validation on a few competitions. ``--weak`` runs weak versions of the
+fully labeled competitions and scores every candidate against the labels it
+hid (:mod:`memdev.bench.weak`). ``--tuning`` measures tuning
 throughput: 1, 2 and 4 ``make tune`` workers sharing one Optuna study on a
 throwaway PostgreSQL server, the same total trial budget each time.
 ``--speed --baseline REF`` times ``make train`` (and the demo's whole job,
@@ -38,7 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from memdev import runtime
-from memdev.bench import ablation, competition, pgserver, render, speed, throughput, tuning
+from memdev.bench import ablation, competition, pgserver, render, speed, throughput, tuning, weak
 from memdev.bench import seeds as bench_seeds
 from memdev.bench.runs import REPO
 
@@ -52,6 +54,10 @@ def parser() -> argparse.ArgumentParser:
                                    + ", ".join(ablation.COMPETITIONS) + f"; with --tuning: one slug, default {tuning.COMPETITION})")
     modes = p.add_mutually_exclusive_group()
     modes.add_argument("--ablation", action="store_true", help="measure the DevNet head's inputs by CV instead")
+    modes.add_argument("--weak", action="store_true",
+                       help="run weak versions of the fully labeled competitions instead (all but "
+                            f"{weak.LABELS} anomaly labels of train.csv hidden) and score every candidate's out-of-fold "
+                            "scores against the hidden labels; writes the 'Weak versions' section")
     modes.add_argument("--tuning", action="store_true",
                        help="measure tuning throughput instead: 1, 2 and 4 concurrent `make tune` workers sharing one "
                             "study on a throwaway PostgreSQL server (needs its binaries), the same --trials in total "
@@ -93,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             return bench_speed(slugs, args, work, header)
         if args.ablation:
             return bench_ablation(slugs, args, work, header)
+        if args.weak:
+            return bench_weak(slugs, args, work, header)
         return bench_all(slugs, args, work, header)
 
 
@@ -110,7 +118,8 @@ def choose(args: argparse.Namespace) -> tuple[list[str], str]:
         available.append("demo")
         default = [slug for slug, _ in speed.competitions(args.competitions)]
     else:
-        default = ablation.COMPETITIONS if args.ablation else (tuning.COMPETITION,) if args.tuning else available
+        default = (ablation.COMPETITIONS if args.ablation else (tuning.COMPETITION,) if args.tuning
+                   else weak.competitions(args.competitions) if args.weak else available)
     slugs = args.comps.split(",") if args.comps else list(default)
     unknown = [s for s in slugs if s not in available]
     if unknown:
@@ -128,8 +137,8 @@ def command(args: argparse.Namespace) -> str:
     if args.speed:
         trials = f" --trials {args.trials}" if args.trials != speed.TRIALS else ""
         return f"python -m memdev.bench --speed --baseline {args.baseline}" + comps + trials
-    if args.ablation:
-        return "python -m memdev.bench --ablation" + comps
+    if args.ablation or args.weak:
+        return f"python -m memdev.bench --{'ablation' if args.ablation else 'weak'}" + comps
     seeds = f" --seeds {args.seeds}" if args.seeds != "0,1,2" else ""
     return "make bench" + (f" BENCH_COMPS={args.comps}" if args.comps else "") + (f" (python -m memdev.bench{seeds})" if seeds else "")
 
@@ -162,6 +171,18 @@ def bench_ablation(slugs: list[str], args: argparse.Namespace, work: Path, heade
                 measured.setdefault(row, []).append(value)
         ablation.add(table, slug, measured)
         render.write_sections(args.out, render.ablation_section(table, header, HeadConfig().inputs, seeds))
+    print(f"\nwrote {args.out}", flush=True)
+    return 0
+
+
+def bench_weak(slugs: list[str], args: argparse.Namespace, work: Path, header: str) -> int:
+    seeds = [int(s) for s in args.seeds.split(",")]
+    done: dict[str, list[dict]] = {}
+    for slug in slugs:
+        for seed in seeds:
+            print(f"\nweak version: {slug}, seed {seed}", flush=True)
+            done.setdefault(slug, []).append(weak.measure(slug, args.competitions, work / "weak" / slug / f"seed{seed}", seed))
+            render.write_sections(args.out, weak.section(done, header))
     print(f"\nwrote {args.out}", flush=True)
     return 0
 

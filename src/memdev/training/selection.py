@@ -6,7 +6,12 @@ selection procedure instead: for every fold k, the other folds' out-of-fold
 scores choose the candidate, the ensemble weights and the cut, and fold k is
 scored by them. The choice keeps :data:`PRIOR` (the blend) unless the best
 candidate beats it by more than one standard error of their per-fold
-differences (the one-standard-error rule). It reuses the out-of-fold scores
+differences (the one-standard-error rule); in the weak regime it always keeps
+the blend: its CV counts only the few labeled anomalies, as if the unlabeled
+ones were normal, so it cannot see how a model ranks the anomalies the
+leaderboard counts (on weak versions of the fully labeled practice sets,
+scored against their hidden labels, every switch away from the blend lost:
+BENCHMARKS-notes.md). It reuses the out-of-fold scores
 (no refits): the other folds' scores come from fold models that saw fold k's
 rows, so on small weak sets the nested CV may still be slightly optimistic. The submitted choice
 (:func:`select`) is the same procedure run on all folds.
@@ -158,6 +163,8 @@ def choose(config: Config, ranks: dict[str, np.ndarray], y: np.ndarray, folds: n
     values = {name: metric_of(config, y, scored[name], rows) for name in menu}
     if config.stacking == "on" and "stack" in values:
         best = "stack"
+    elif config.regime == "weak" and prior in values:
+        best = prior  # a CV that sees only the labeled anomalies cannot judge a model on the others
     else:
         best = max(values, key=values.get)
         if prior in values and not clearly_better(config, y, folds, within, scored[best], scored[prior]):

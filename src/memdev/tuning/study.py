@@ -44,7 +44,7 @@ def identity(config: Config, space: dict, paths: Paths) -> dict[str, Any]:
     # comparable with today's
     objective = "nested CV, blend kept unless clearly beaten"
     if config.regime == "weak":
-        objective += ", blend of " + " ".join(blend_parts(config.regime))
+        objective += ", weak: the blend of " + " ".join(blend_parts(config.regime)) + " always"
     return {"config": settings, "search space": space, "data": {"train data": data.get("train", "")},
             "features config": data.get("config", ""), "objective": objective}
 

@@ -1,0 +1,113 @@
+"""Weak versions of the fully labeled practice competitions (``python -m memdev.bench --weak``).
+
+On a weak competition the CV counts a few dozen labeled anomalies, and the
+anomalies left unlabeled count as normal: it cannot say which model ranks
+those well, and that is what its leaderboard scores. A fully labeled
+competition can play the part with its labels hidden: train.csv keeps
+:data:`LABELS` anomaly labels drawn at random (a seed's own draw), every other
+row is set to 0, and ``make train`` runs on that in the weak regime (metric
+average precision). Each candidate's out-of-fold scores, and the pipeline's
+(the chosen candidate's, or the ensemble's), are then scored against the
+hidden labels of the training rows. Train.csv only: no test label is read.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from memdev.bench.render import NOTES, num
+from memdev.bench.runs import make, prepare
+
+LABELS = 30  # anomaly labels kept, as in the practice sets' weak-30 regime
+HEADING = "## Weak versions of the fully labeled competitions"
+PIPELINE = "pipeline"
+
+
+def competitions(source: Path) -> list[str]:
+    """The practice competitions whose every training row is labeled (regime ``full``)."""
+    return sorted(path.stem for path in source.glob("*.json")
+                  if json.loads(path.read_text(encoding="utf-8"))["regime"] == "full")
+
+
+def weaken(slug: str, source: Path, into: Path, seed: int) -> np.ndarray:
+    """``into/<slug>.zip`` and ``.json``: ``slug`` with all but :data:`LABELS` anomaly labels of train.csv
+    hidden, its regime ``weak-30`` and metric average precision; returns train.csv's true labels."""
+    into.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(source / f"{slug}.zip") as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    target = pd.read_csv(io.BytesIO(files["sample_submission.csv"]), nrows=0).columns[1]
+    train = pd.read_csv(io.BytesIO(files["train.csv"]))
+    truth = train[target].to_numpy().astype(int)
+    kept = np.random.default_rng(seed).choice(np.flatnonzero(truth == 1), LABELS, replace=False)
+    train[target] = np.isin(np.arange(len(train)), kept).astype(int)
+    files["train.csv"] = train.to_csv(index=False).encode()
+    with zipfile.ZipFile(into / f"{slug}.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    page = json.loads((source / f"{slug}.json").read_text(encoding="utf-8"))
+    page.update(regime=f"weak-{LABELS}", metric="average_precision", submission="score")
+    (into / f"{slug}.json").write_text(json.dumps(page), encoding="utf-8")
+    return truth
+
+
+def measure(slug: str, source: Path, root: Path, seed: int) -> dict:
+    """``make train`` on the weak version of ``slug`` (config seed ``seed``); every candidate's and the
+    pipeline's average precision and ROC-AUC against the hidden labels, and the chosen model.
+
+    A finished measurement is kept in ``root/weak.json`` and read back.
+    """
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from memdev import atomic
+    from memdev.bench.runs import edit_config
+    from memdev.paths import Paths
+    from memdev.training.summary import CVSummary, load_oof
+
+    done = root / "weak.json"
+    if done.exists():
+        return json.loads(done.read_text(encoding="utf-8"))
+    truth = weaken(slug, source, root / "source", seed)
+    project = root / "project"
+    shutil.rmtree(project, ignore_errors=True)  # a run cut short
+    prepare(slug, root / "source", project)
+    paths = Paths(slug, project)
+    edit_config(paths.config, {"seed": seed})
+    make(project, "train", slug)
+    oof = load_oof(paths)
+    chosen = CVSummary.load(paths).model
+    scores = {name: oof[name].to_numpy() for name in oof.columns.drop(["fold", "y"])}
+    scores[PIPELINE] = scores[chosen]
+    out = {"chosen": chosen, "scores": {name: [float(average_precision_score(truth, s)), float(roc_auc_score(truth, s))]
+                                        for name, s in scores.items()}}
+    atomic.write_text(done, json.dumps(out, indent=1))
+    return out
+
+
+def section(done: dict[str, list[dict]], header: str) -> str:
+    """The report: per competition, each candidate's hidden-label average precision (and the pipeline's
+    ROC-AUC), mean ± std over the seeds, and what the pipeline chose."""
+    names = [PIPELINE, "blend", "devnet", "stack", "gbm", "iforest", "memae", "lof", "ensemble"]
+    lines = [HEADING, "", header, "",
+             f"Each fully labeled practice competition with all but {LABELS} anomaly labels of train.csv hidden (a",
+             "seed's own draw), run by `make train` in the weak regime; the out-of-fold scores of each candidate",
+             "and of what the pipeline submits, scored against the hidden labels of the training rows (average",
+             "precision; ROC-AUC for the pipeline), mean ± std over the seeds. Train.csv only. Why the weak",
+             f"regime's blend averages four candidates: [{NOTES}]({NOTES}).", "",
+             "| competition | " + " | ".join(names) + " | pipeline ROC-AUC | chosen (per seed) |",
+             "|---|" + "---|" * (len(names) + 2)]
+    for slug, runs in done.items():
+        def cell(name: str, metric: int = 0) -> str:
+            values = [run["scores"][name][metric] for run in runs if name in run["scores"]]
+            return f"{num(float(np.mean(values)))} ± {num(float(np.std(values)))}" if values else "n/a"
+
+        chosen = pd.Series([run["chosen"] for run in runs]).value_counts()
+        lines.append(f"| {slug} | " + " | ".join(cell(name) for name in names) + f" | {cell(PIPELINE, 1)} | "
+                     + ", ".join(f"{name} {count}" for name, count in chosen.items()) + " |")
+    return "\n".join(lines)
