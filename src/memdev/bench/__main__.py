@@ -51,7 +51,7 @@ OUT = REPO / "BENCHMARKS.md"
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m memdev.bench", description=__doc__.split("\n")[0].replace("``", ""))
     p.add_argument("--comps", help="comma-separated slugs (default: every competition; with --ablation: "
-                                   + ", ".join(ablation.COMPETITIONS) + f"; with --tuning: one slug, default {tuning.COMPETITION})")
+                                   + ", ".join(ablation.COMPETITIONS) + f"; with --weak: the fully labeled ones; with --tuning: one slug, default {tuning.COMPETITION})")
     modes = p.add_mutually_exclusive_group()
     modes.add_argument("--ablation", action="store_true", help="measure the DevNet head's inputs by CV instead")
     modes.add_argument("--weak", action="store_true",
@@ -76,7 +76,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--work", type=Path, help="keep the project roots here (default: a temporary folder, deleted); "
                                              "a competition and seed already finished there is read back, not rerun")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated config seeds: every competition runs once per "
-                                                    "seed (default 0,1,2); with --ablation too")
+                                                    "seed (default 0,1,2); with --ablation and --weak too")
     return p
 
 
@@ -121,6 +121,8 @@ def choose(args: argparse.Namespace) -> tuple[list[str], str]:
         default = (ablation.COMPETITIONS if args.ablation else (tuning.COMPETITION,) if args.tuning
                    else weak.competitions(args.competitions) if args.weak else available)
     slugs = args.comps.split(",") if args.comps else list(default)
+    if args.weak and not slugs:
+        return [], f"no fully labeled competition in {args.competitions}: --weak has no labels to hide"
     unknown = [s for s in slugs if s not in available]
     if unknown:
         return [], f"no competition {unknown[0]!r} in {args.competitions} (found {', '.join(available)})"
