@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from memdev.bench.render import NOTES, num
-from memdev.bench.runs import make, prepare
+from memdev.bench.runs import edit_config, make, prepare
 
 LABELS = 30  # anomaly labels kept, as in the practice sets' weak-30 regime
 HEADING = "## Weak versions of the fully labeled competitions"
@@ -66,7 +66,6 @@ def measure(slug: str, source: Path, root: Path, seed: int) -> dict:
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     from memdev import atomic
-    from memdev.bench.runs import edit_config
     from memdev.paths import Paths
     from memdev.training.summary import CVSummary, load_oof
 
