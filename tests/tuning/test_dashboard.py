@@ -45,12 +45,18 @@ def test_without_a_study_it_says_how_to_make_one(tmp_path):
         dashboard.server(Paths("comp", tmp_path))
 
 
-def test_memdev_dashboard_prints_its_address_and_stops_on_ctrl_c(tmp_path):
+def as_a_background_job():
+    """What a shell does to a job it starts with `&`: SIGINT ignored, and the process inherits that."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_memdev_dashboard_prints_its_address_and_stops_on_ctrl_c_even_started_in_the_background(tmp_path):
     paths = Paths("comp", tmp_path)
     add_study(paths, "comp-1a2b3c4d", 2)
     command = [sys.executable, "-m", "memdev", "dashboard", "--comp", "comp", "--root", str(tmp_path)]
     env = {**os.environ, "PYTHONPATH": str(SRC)}
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as process:
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                          preexec_fn=as_a_background_job) as process:
         try:
             line = process.stdout.readline()
             address = re.search(r"http://127\.0\.0\.1:\d+/dashboard/studies/\d+", line)

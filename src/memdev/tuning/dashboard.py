@@ -9,6 +9,7 @@ address of the competition's current study and serves until Ctrl-C.
 from __future__ import annotations
 
 import logging
+import signal
 import socketserver
 from wsgiref import simple_server
 
@@ -51,6 +52,8 @@ def server(paths: Paths, storage_url: str | None = None, port: int = 0) -> tuple
 def run(paths: Paths, storage_url: str | None = None, port: int = 0) -> None:
     """Serve until Ctrl-C."""
     httpd, address = server(paths, storage_url, port)
+    # a process started in the background by a shell inherits SIGINT ignored, and would never stop on it
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     log.info(f"dashboard: {address}  (Ctrl-C stops it)")
     try:
         httpd.serve_forever()
