@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from conftest import gaussian_rows
+from conftest import fast_config, gaussian_rows
 from memdev.models.candidates import fitted_by, normal_rows
 
 
@@ -12,8 +12,8 @@ def test_a_blend_is_fitted_through_the_candidates_it_averages():
     assert fitted_by(["gbm"], "full") == ["gbm"]
 
 
-def test_with_a_few_labels_the_blend_also_averages_the_booster_and_isolation_forest():
-    assert fitted_by(["blend"], "weak") == ["devnet", "stack", "gbm", "iforest"]
+def test_with_a_few_labels_the_blend_also_averages_the_booster_on_the_features_alone():
+    assert fitted_by(["blend"], "weak") == ["devnet", "stack", "gbm"]
 
 
 def test_label_free_detectors_learn_the_rows_not_labeled_anomalous_and_lof_holds_at_most_its_cap(monkeypatch):
@@ -39,3 +39,19 @@ def test_label_free_detectors_learn_the_rows_not_labeled_anomalous_and_lof_holds
 def test_normal_rows_are_the_rows_not_labeled_anomalous():
     np.testing.assert_array_equal(normal_rows(np.array([0, 1, 0]), np.array([7, 8, 9]), 10), [7, 9])
     np.testing.assert_array_equal(normal_rows(np.array([1, 0, 0]), None, 3), [1, 2])
+
+
+def test_with_a_few_labels_the_boosters_leave_out_the_unlabeled_rows_isolation_forest_ranks_most_anomalous():
+    from memdev.models import candidates
+
+    # 280 normal rows, 20 unlabeled far-out rows (anomalies nobody labeled), 10 labeled anomalies
+    X = np.concatenate([gaussian_rows(280, 4), gaussian_rows(20, 4, shift=8.0, seed=1),
+                        gaussian_rows(10, 4, shift=8.0, seed=2)])
+    y = np.r_[np.zeros(300), np.ones(10)].astype(int)
+    assert candidates.trusted(fast_config(regime="full"), X, y) is None
+    kept = candidates.trusted(fast_config(regime="weak"), X, y)
+    assert (~kept).sum() == int(candidates.DOUBTED * 300)  # a share of the 300 unlabeled rows
+    assert not kept[280:300].any() and kept[300:].all()  # the far-out unlabeled ones; never a labeled anomaly
+    first = int(np.flatnonzero(kept)[0])
+    np.testing.assert_array_equal(candidates.trusted_rows(np.array([first, 290, 305]), kept), [first, 305])
+    np.testing.assert_array_equal(candidates.trusted_rows(np.array([5, 280]), None), [5, 280])

@@ -115,8 +115,8 @@ def contributions_section(done: list[Result]) -> str:
     lines = ["## What the MemAE and the DevNet head add", "",
              "Nested CV, mean ± std over the seeds. `gbm` is the booster alone (HistGradientBoosting on the",
              "features); `stack` adds the MemAE's latent code and error as columns; `devnet` is the deviation head",
-             "(features and MemAE error); `blend` averages devnet's and stack's ranks (weak: gbm's and",
-             "IsolationForest's too); `pipeline` is what the nested selection submits. A difference within the",
+             "(features and MemAE error); `blend` averages devnet's and stack's ranks (weak: gbm's too);",
+             "`pipeline` is what the nested selection submits. A difference within the",
              "larger of the two standard deviations is noise.", ""]
     by_regime: dict[str, list[str]] = {}
     for slug, runs in grouped(done).items():

@@ -37,6 +37,8 @@ from memdev.models.candidates import (
     network_outputs,
     scored_views,
     stack_inputs,
+    trusted,
+    trusted_rows,
 )
 from memdev.models.devnet import fit_heads, member_draws
 from memdev.models.memae import MemAEDetector, as_stacked
@@ -50,6 +52,7 @@ from memdev.training.summary import CVSummary, save_oof, save_test_scores
 log = logging.getLogger(__name__)
 
 SCORED_ROWS = 100_000  # rows a scikit-learn candidate scores at a time
+TRUSTED = "trusted"  # the cache's key of :func:`~memdev.models.candidates.trusted`'s mask
 
 
 def run(config: Config, paths: Paths, memaes: list[MemAEDetector] | None = None, cache: dict | None = None,
@@ -127,7 +130,8 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     trials): ``gbm``, ``iforest`` and ``lof`` depend on none of the tuned
     parameters, so their fold models and scores (or the futures of the fits
     :func:`queue_fixed` queued) are computed once into it and reused, as are
-    the DevNet heads' balanced batches.
+    the DevNet heads' balanced batches and the rows the supervised candidates
+    may fit on (:func:`trusted_mask`).
     """
     names = candidates(config, y)
     fitted = fitted_by(names, config.regime)
@@ -135,10 +139,12 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     train = [np.flatnonzero(folds != fold) for fold in range(count)]
     held_out = [np.flatnonzero(folds == fold) for fold in range(count)]
     stacked = stacked or as_stacked(memaes)
-    # the stack's MemAE inputs: every fold's in one pass
-    views = stacked.features(X, train, ("latent", "error")) if "stack" in fitted else [None] * count
     cache = {} if cache is None else cache
+    kept = trusted_mask(config, X, y, cache) if {"devnet", "gbm", "stack"} & set(fitted) else None
+    fitting = [trusted_rows(rows, kept) for rows in train]  # the supervised candidates' training rows
     oof = {name: np.zeros(len(y)) for name in fitted}
+    # the stack's MemAE inputs: every fold's in one pass
+    views = stacked.features(X, fitting, ("latent", "error")) if "stack" in fitted else [None] * count
     result = CVResult(oof)
     openmp = config.threads.boosting or None
     with threadpool_limits(openmp, user_api="openmp"), \
@@ -148,19 +154,21 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
         fits = {}
         for fold in range(count):
             fits.update(queue_fixed(pool, config, X, y, folds,
-                                    [(name, fold) for name in fitted if name in FIXED and (name, fold) not in cache]))
+                                    [(name, fold) for name in fitted if name in FIXED and (name, fold) not in cache],
+                                    kept))
             if "stack" in fitted:
-                fits["stack", fold] = pool.submit(limited, openmp, fit_stack, config.seed, X, y, train[fold], views[fold])
+                fits["stack", fold] = pool.submit(limited, openmp, fit_stack, config.seed, X, y, fitting[fold],
+                                                  views[fold])
         del views  # the queued fits hold each fold's own
         try:
             heads = [None] * count
             if "devnet" in fitted:
-                labels = [y[rows] for rows in train]
+                labels = [y[rows] for rows in fitting]
                 # no tuned parameter changes the heads' balanced batches either
                 drawn = ("draws", config.head.batch_size, config.head.steps_per_epoch, config.head.epochs)
                 if drawn not in cache:
                     cache[drawn] = member_draws(labels, config.head, config.seed)
-                heads, _ = fit_heads(memaes, X, train, labels, config.head, config.seed, stacked, cache[drawn])
+                heads, _ = fit_heads(memaes, X, fitting, labels, config.head, config.seed, stacked, cache[drawn])
             networks = [n for n in fitted if n not in FIXED]
             outputs = network_outputs(stacked, heads if "devnet" in fitted else None, X, held_out,
                                       scored_views(networks), config.head.inputs)
@@ -217,12 +225,24 @@ def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarra
 
 
 def queue_fixed(pool: ThreadPoolExecutor, config: Config, X, y: np.ndarray, folds: np.ndarray,
-                wanted: list[tuple[str, int]]) -> dict[tuple[str, int], Future]:
-    """The fits (and held-out scores) of the :data:`FIXED` candidates ``wanted`` as (name, fold), queued on ``pool``."""
+                wanted: list[tuple[str, int]], kept: np.ndarray | None) -> dict[tuple[str, int], Future]:
+    """The fits (and held-out scores) of the :data:`FIXED` candidates ``wanted`` as (name, fold), queued on ``pool``;
+    ``kept``: the rows ``gbm`` may fit on (:func:`trusted_mask`)."""
     openmp = config.threads.boosting or None
-    return {(name, fold): pool.submit(limited, openmp, fit_and_score, name, config.seed, X, y,
-                                      np.flatnonzero(folds != fold), np.flatnonzero(folds == fold))
-            for name, fold in wanted}
+    jobs = {}
+    for name, fold in wanted:
+        rows = np.flatnonzero(folds != fold)
+        rows = trusted_rows(rows, kept) if name == "gbm" else rows
+        jobs[name, fold] = pool.submit(limited, openmp, fit_and_score, name, config.seed, X, y, rows,
+                                       np.flatnonzero(folds == fold))
+    return jobs
+
+
+def trusted_mask(config: Config, X, y: np.ndarray, cache: dict) -> np.ndarray | None:
+    """:func:`~memdev.models.candidates.trusted`'s mask, computed once into ``cache``."""
+    if TRUSTED not in cache:
+        cache[TRUSTED] = trusted(config, X, y)
+    return cache[TRUSTED]
 
 
 def fit_and_score(name: str, seed: int, X, y: np.ndarray, rows: np.ndarray, held_out: np.ndarray):

@@ -28,7 +28,10 @@ def run(config: Config, paths: Paths) -> None:
     fixed = [name for name in finetune.candidates(config, y) if name in FIXED]
     pool = ThreadPoolExecutor(finetune.workers(config, count))
     try:
-        early = finetune.queue_fixed(pool, config, X, y, folds, [(name, k) for k in range(count) for name in fixed])
-        finetune.run(config, paths, pretrain.run(config, paths, features, folds), early, features)
+        cache = {}
+        kept = finetune.trusted_mask(config, X, y, cache) if "gbm" in fixed else None
+        cache.update(finetune.queue_fixed(pool, config, X, y, folds, [(name, k) for k in range(count) for name in fixed],
+                                          kept))
+        finetune.run(config, paths, pretrain.run(config, paths, features, folds), cache, features)
     finally:  # a failed stage leaves the fits nobody will wait for
         pool.shutdown(cancel_futures=True)
