@@ -77,6 +77,18 @@ def test_tuning_resumes_the_same_study_and_writes_the_winner(tiny):
     assert (tiny.reports / "tune_history.png").stat().st_size > 0
 
 
+def test_with_a_few_labels_tuning_says_its_cv_counts_only_the_labeled_anomalies(tiny):
+    data = yaml.safe_load(tiny.config.read_text())
+    labeled = int(np.load(tiny.y_train).sum())
+    for regime in ("weak", "full"):
+        tiny.config.write_text(yaml.safe_dump({**data, "regime": regime}))
+        assert memdev(tiny.root, "preprocess", "--comp", "tiny").returncode == 0  # the features record the regime
+        result = memdev(tiny.root, "tune", "--comp", "tiny", "--trials", "1")
+        assert result.returncode == 0, result.stderr
+        said = f"regime weak: a trial's CV counts only the {labeled} labeled anomalies" in result.stdout
+        assert said == (regime == "weak"), regime
+
+
 def test_a_trial_whose_threshold_caps_it_at_the_best_trial_or_below_is_pruned_before_anything_trains(monkeypatch):
     """A share of rows called caps the metric at what a perfect ranking gets under it (twice the prevalence: F1
     2/3 at best); no other candidate's scores need be at hand, and a trial whose cap is above the best trains."""

@@ -236,6 +236,9 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
     study = tuning_study.open_study(config, space, paths, storage_url, config_params(config, space))
     study.sampler = optuna.samplers.TPESampler(seed=sampler_seed(config, study, storage_url))
     log.info(f"tune: {trials} more trial{'' if trials == 1 else 's'}")
+    if config.regime == "weak":
+        log.info(f"tune: regime weak: a trial's CV counts only the {int(np.sum(y))} labeled anomalies (the unlabeled "
+                 "rows as normal), so the best trial may be only the luckiest on them (README, Tuning)")
     on_disk, kept = stamps.trained(config, paths), []
     if on_disk is not None and on_disk.value is None:  # label-free models have no CV to take
         on_disk = None
