@@ -41,7 +41,7 @@ def test_normal_rows_are_the_rows_not_labeled_anomalous():
     np.testing.assert_array_equal(normal_rows(np.array([1, 0, 0]), None, 3), [1, 2])
 
 
-def test_with_a_few_labels_the_boosters_leave_out_the_unlabeled_rows_isolation_forest_ranks_most_anomalous():
+def test_with_a_few_labels_the_supervised_candidates_leave_out_the_unlabeled_rows_isolation_forest_ranks_highest():
     from memdev.models import candidates
 
     # 280 normal rows, 20 unlabeled far-out rows (anomalies nobody labeled), 10 labeled anomalies

@@ -111,8 +111,12 @@ def test_with_a_few_labels_the_supervised_candidates_never_see_the_unlabeled_row
     config.memae.epochs = 1
     folds = folds_io.assign(y, config)
     heads, real_heads = {}, finetune.fit_heads
-    monkeypatch.setattr(finetune, "fit_heads", lambda memaes, X, rows, *args: heads.setdefault("rows", rows)
-                        and real_heads(memaes, X, rows, *args))
+
+    def recording_heads(memaes, X, rows, *args):
+        heads["rows"] = rows
+        return real_heads(memaes, X, rows, *args)
+
+    monkeypatch.setattr(finetune, "fit_heads", recording_heads)
     monkeypatch.setattr(finetune, "boosted", lambda seed: Memoriser())
     monkeypatch.setattr(candidates, "boosted", lambda seed: Memoriser())
     memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
