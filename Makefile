@@ -66,7 +66,7 @@ $(PRETRAIN) $(CV) &: $(FEATURES) $(CONFIG) $(PARAMS)
 
 train: $(CV) ## all of the above, each only if its inputs changed
 
-tune: $(FEATURES) ## add TRIALS Optuna trials (TIMEOUT=s, STORAGE=url); best params feed `make train`
+tune: $(FEATURES) ## add TRIALS Optuna trials (TIMEOUT=s, STORAGE=url; none with few or no labels); best params feed `make train`
 	$(Q)$(MEMDEV) tune --comp $(COMP) --trials $(TRIALS) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(STORAGE),--storage "$(STORAGE)")
 
 submit: $(READY) ## (re)train if needed, then from the stored test scores write submissions/COMP/<time>_<cv>.csv + ledger row (KAGGLE=1: upload)

@@ -216,7 +216,10 @@ def memdev(root, *args, **kwargs) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def tiny(tmp_path):
-    """A 240-row labeled competition, preprocessed, with a config for seconds-long trials."""
+    """A 240-row fully labeled competition, preprocessed, with a config for seconds-long trials.
+
+    Its 24 anomalies would make ``make data`` detect a weak regime; the config says every one is labeled.
+    """
     rng = np.random.default_rng(0)
     y = (rng.random(300) < 0.1).astype(int)
     X = rng.normal(size=(300, 6)) + 3 * y[:, None]
@@ -231,6 +234,7 @@ def tiny(tmp_path):
     data = yaml.safe_load(paths.config.read_text())
     for key, value in FAST.items():
         data[key] = {**data[key], **value} if isinstance(value, dict) else value
+    data["regime"] = "full"
     paths.config.write_text(yaml.safe_dump(data))
     result = memdev(tmp_path, "preprocess", "--comp", "tiny")
     assert result.returncode == 0, result.stderr

@@ -38,7 +38,7 @@ def test_train_tune_submit_print_a_line_per_fold_and_trial_and_keep_the_cv_table
                           "test fold 2/2"]
     assert re.fullmatch(r"pretrain: 2 fold MemAEs: 2 epochs \[\d\d:\d\d<\d\d:\d\d\]", err[0])
     assert out[0].startswith("preprocess: ") and out[1].startswith("pretrain: 2 MemAEs in")
-    assert out[2].startswith("cross-validation (2 folds, regime weak): model ")
+    assert out[2].startswith("cross-validation (2 folds, regime full): model ")
     assert any(line.startswith("nested CV ") for line in out) and out[-1].startswith("verdict (nested CV): ")
     lines = out + err
 

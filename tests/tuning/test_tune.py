@@ -1,5 +1,5 @@
-"""Optuna tuning: the search space (widened to hold the config), trial 0, the objective, pruning, resumable
-studies that a config edit replaces, kills and parallel workers."""
+"""Optuna tuning: trial 0, the objective, pruning, which trial best_params.yaml takes, resumable studies that
+a config edit replaces, kills and parallel workers."""
 
 import json
 import os
@@ -17,9 +17,8 @@ import yaml
 
 from conftest import SRC, fast_config, memdev
 from memdev import config as config_io
-from memdev.errors import MemdevError
 from memdev.training import stamps
-from memdev.tuning import tune
+from memdev.tuning import searchspace, tune
 
 
 def completed(paths):
@@ -28,22 +27,11 @@ def completed(paths):
     return study, [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
 
 
-@pytest.mark.parametrize("override, message", [
-    ({"memae.nonsense": {"low": 1, "high": 2}}, "unknown parameter 'memae.nonsense'"),
-    ({"memae.memory_size": {"low": 100, "high": 10}}, "low 100 > high 10"),
-    ({"memae.optimizer": {"choices": ["adam", "lbfgs"]}}, "unknown choice 'lbfgs'"),
-])
-def test_a_bad_search_space_is_refused_before_any_trial(tiny, override, message):
-    config = config_io.load(tiny.config).with_params({"search_space": override})
-    with pytest.raises(MemdevError, match=message):
-        tune.search_space(config, np.array([0, 1, 0]))
-
-
 def config_values(paths):
     """Trial 0's parameters: the config's own values of every tuned parameter."""
     config = config_io.load(paths.config)
     y = np.load(paths.y_train)
-    return tune.config_params(config, tune.search_space(config, y))
+    return searchspace.config_params(config, searchspace.search_space(config, y))
 
 
 def test_tuning_resumes_the_same_study_and_writes_the_winner(tiny):
@@ -77,7 +65,8 @@ def test_tuning_resumes_the_same_study_and_writes_the_winner(tiny):
     assert (tiny.reports / "tune_history.png").stat().st_size > 0
 
 
-def test_with_a_few_labels_tuning_says_its_cv_counts_only_the_labeled_anomalies(tiny):
+def test_where_no_cv_can_judge_a_trial_tuning_runs_none_says_why_and_succeeds(tiny):
+    """A few labels (weak): the CV counts the unlabeled anomalies as normal; no labels: there is no CV."""
     data = yaml.safe_load(tiny.config.read_text())
     labeled = int(np.load(tiny.y_train).sum())
     for regime in ("weak", "full"):
@@ -85,8 +74,10 @@ def test_with_a_few_labels_tuning_says_its_cv_counts_only_the_labeled_anomalies(
         assert memdev(tiny.root, "preprocess", "--comp", "tiny").returncode == 0  # the features record the regime
         result = memdev(tiny.root, "tune", "--comp", "tiny", "--trials", "1")
         assert result.returncode == 0, result.stderr
-        said = f"regime weak: a trial's CV counts only the {labeled} labeled anomalies" in result.stdout
-        assert said == (regime == "weak"), regime
+        said = f"tune: no trial run: regime weak: a trial's CV counts only the {labeled} labeled anomalies"
+        assert (said in result.stdout) == (regime == "weak") == (not tiny.best_params.exists()), regime
+    assert "regime unsupervised has none" in tune.untunable(fast_config(regime="unsupervised"), np.zeros(30))
+    assert "regime full has 1" in tune.untunable(fast_config(), np.eye(1, 30)[0])
 
 
 def test_a_trial_whose_threshold_caps_it_at_the_best_trial_or_below_is_pruned_before_anything_trains(monkeypatch):
@@ -99,7 +90,7 @@ def test_a_trial_whose_threshold_caps_it_at_the_best_trial_or_below_is_pruned_be
     monkeypatch.setattr(tune.pretrain, "fit_memaes", lambda config, *args, **kwargs: trained.append(config) or ([], None))
     monkeypatch.setattr(tune.finetune, "cross_validate", fake_cross_validate(lambda c: c.memae.memory_size < 25))
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
-    space = tune.search_space(config, y)
+    space = searchspace.search_space(config, y)
     low, high = space["threshold.contamination"]["low"], space["threshold.contamination"]["high"]  # 0.05, 0.2
     for size, params in ((30, {"threshold.strategy": "f1"}),  # random scores
                          (20, {"threshold.strategy": "contamination", "threshold.contamination": low}),  # 2 of 3 a fold
@@ -281,24 +272,6 @@ def test_two_workers_on_one_sqlite_file_share_the_study(tiny):
     assert all(t.state.is_finished() for t in study.trials)
 
 
-def test_the_space_is_widened_to_hold_any_valid_config():
-    config = config_io.Config.from_dict({
-        "slug": "t", "id_column": "id", "target_column": "y", "submission": "label", "regime": "full", "metric": "f1",
-        "memae": {"optimizer": "nadam", "latent": 100, "entropy_weight": 0.0, "learning_rate": 0.05},
-        "threshold": {"strategy": "quantile"},
-    })
-    space = tune.search_space(config, np.array([0] * 9 + [1]))
-    params = tune.config_params(config, space)
-    assert space["memae.optimizer"]["choices"][-1] == "nadam" and space["memae.latent"]["high"] == 100
-    assert space["memae.entropy_weight"] == {"low": 0.0, "high": 1e-2, "log": False}  # no log scale reaches 0
-    assert space["memae.learning_rate"]["high"] == 0.05 and "quantile" in space["threshold.strategy"]["choices"]
-    assert params["threshold.strategy"] == "quantile" and "threshold.contamination" not in params
-    for key, value in params.items():
-        spec = space[key]
-        assert value in spec["choices"] if "choices" in spec else spec["low"] <= value <= spec["high"]
-    assert tune.search_space(fast_config(), np.array([0] * 9 + [1])) == tune.search_space(fast_config(), np.array([0] * 9 + [1]))
-
-
 def fake_cross_validate(quality):
     """finetune.cross_validate whose out-of-fold scores are perfect or random by ``quality(config)``, fold by fold."""
     from memdev.training.finetune import CVResult
@@ -357,7 +330,7 @@ def test_a_threshold_that_falls_behind_on_the_fixed_candidates_scores_is_pruned_
     monkeypatch.setattr(tune.finetune, "cross_validate", fake_cross_validate(lambda c: True))
     study = optuna.create_study(direction="maximize", pruner=tuning_study.pruner(),
                                 sampler=optuna.samplers.RandomSampler(seed=0))
-    space = tune.search_space(config, y)
+    space = searchspace.search_space(config, y)
     for params in [{"threshold.strategy": "f1"}] * 3 + [
             {"threshold.strategy": "contamination", "threshold.contamination": space["threshold.contamination"]["low"]}]:
         study.enqueue_trial({"memae.memory_size": 20, **params})
@@ -383,8 +356,8 @@ def test_the_objective_is_the_cross_validated_metric_of_the_trials_config(tiny):
     runtime.seed_everything(config.seed)
     X, y, _ = preprocess.load_features(tiny)
     folds = folds_io.assign(y, config)
-    space = tune.search_space(config, y)
-    params = {**tune.config_params(config, space), "memae.memory_size": 20, "head.margin": 3.0}
+    space = searchspace.search_space(config, y)
+    params = {**searchspace.config_params(config, space), "memae.memory_size": 20, "head.margin": 3.0}
     study = optuna.create_study(direction="maximize")
     study.enqueue_trial(params)
     study.optimize(tune.objective_factory(config, X, y, folds, space), n_trials=1)
@@ -407,3 +380,37 @@ def test_trials_that_all_scored_the_same_get_no_importances_and_no_warning(tmp_p
     assert "best trial #0" in caplog.text and "most important" not in caplog.text
     assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
     assert not (paths.reports / "tune_importances.png").exists() and (paths.reports / "tune_history.png").exists()
+
+
+def study_of(*per_fold_lists):
+    """A study whose trial k has memory size 10 + k and the nested CV ``per_fold_lists[k]`` (mean as value)."""
+    study = optuna.create_study(direction="maximize")
+    size = optuna.distributions.IntDistribution(10, 500, log=True)
+    for k, per_fold in enumerate(per_fold_lists):
+        study.add_trial(optuna.trial.create_trial(params={"memae.memory_size": 10 + k}, distributions={"memae.memory_size": size},
+                                                  value=float(np.mean(per_fold)), user_attrs={"per_fold": per_fold}))
+    return study
+
+
+def test_the_best_trial_is_taken_only_where_it_beats_the_configs_own_by_more_than_a_standard_error():
+    own = {"memae.memory_size": 10}
+    lucky = study_of([0.50, 0.60, 0.55], [0.60, 0.50, 0.58])  # +0.01 per fold, ± 0.06
+    pick, gains = tune.chosen(lucky, own)
+    assert pick.number == 0 and gains == pytest.approx([0.10, -0.10, 0.03])
+    clear = study_of([0.50, 0.60, 0.55], [0.60, 0.50, 0.58], [0.56, 0.64, 0.60])  # +0.05 per fold, ± 0.003
+    assert tune.chosen(clear, own)[0].number == 2
+    assert tune.chosen(lucky, None)[0].number == 1  # nothing to compare with: the best
+    assert tune.chosen(lucky, {"memae.memory_size": 11})[0].number == 1  # the config's own is the best
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")  # the plots, as `make tune` does
+def test_a_study_whose_best_trial_is_not_clearly_better_keeps_the_configs_own_values(tmp_path, caplog):
+    from memdev.paths import Paths
+
+    paths = Paths("toy", tmp_path)
+    study = study_of([0.50, 0.60, 0.55], [0.60, 0.50, 0.58])
+    pick = tune.finish(study, fast_config(), paths, {"memae.memory_size": 10})
+    record = yaml.safe_load(paths.best_params.read_text())
+    assert pick.number == record["trial"] == 0 and record["params"] == {"memae.memory_size": 10}
+    assert "best trial #1" in caplog.text and "tune: kept the config's own values (trial #0" in caplog.text
+    assert "+0.0100 ± 0.0586 per fold, within one standard error" in record["why"]

@@ -188,6 +188,8 @@ def study(paths: Paths, config: Config, storage_url: str | None = None) -> list[
         note = f"best_params.yaml: trial #{tuned.get('trial')} of {tuned.get('study')}"
     elif tuned.get("trial") == best.number:
         note = "best_params.yaml holds that trial: training uses it"
+    elif tuned.get("why"):
+        note = f"best_params.yaml holds {tuned['why']}"
     else:
         note = (f"best_params.yaml holds trial #{tuned.get('trial')}, not the best "
                 f"(make tune COMP={paths.slug} TRIALS=0 takes it)")

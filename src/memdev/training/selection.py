@@ -140,8 +140,13 @@ def metric_of(config: Config, y: np.ndarray, scored: Scored, rows: np.ndarray) -
 def clearly_better(config: Config, y: np.ndarray, folds: np.ndarray, within: list[int], mine: Scored,
                    theirs: Scored) -> bool:
     """Whether ``mine`` beats ``theirs`` fold by fold by more than one standard error of the differences."""
-    gains = np.array([metric_of(config, y, mine, rows) - metric_of(config, y, theirs, rows)
-                      for rows in (np.flatnonzero(folds == j) for j in within) if y[rows].any()])
+    return clear_gain([metric_of(config, y, mine, rows) - metric_of(config, y, theirs, rows)
+                       for rows in (np.flatnonzero(folds == j) for j in within) if y[rows].any()])
+
+
+def clear_gain(gains) -> bool:
+    """Whether per-fold gains are above zero by more than one standard error of their mean."""
+    gains = np.asarray(gains, dtype=float)
     gains = gains[np.isfinite(gains)]
     return len(gains) >= 2 and gains.mean() > gains.std(ddof=1) / np.sqrt(len(gains))
 

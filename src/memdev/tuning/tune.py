@@ -2,11 +2,12 @@
 
 A trial runs the same cross-validation as ``make train`` (same folds, same
 candidates) and returns its nested CV, the number ``make train`` reports.
-Trial 0 is the config's own values; the space is widened to hold them.
+Trial 0 is the config's own values (:mod:`memdev.tuning.searchspace`).
 Studies live in any Optuna storage (SQLite under data/<slug>/ by default);
 :mod:`memdev.tuning.study` names a study by everything that changes a trial,
-so re-running resumes it and a config edit starts a new one. The best
-parameters go to ``data/<slug>/best_params.yaml``, which ``make train`` uses.
+so re-running resumes it and a config edit starts a new one. The best trial's
+parameters go to ``data/<slug>/best_params.yaml``, which ``make train`` uses,
+unless it beats trial 0 by no more than a standard error (:func:`chosen`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import os
 import textwrap
 import time
 import warnings
-from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,7 @@ import optuna
 
 from memdev import atomic, manifest, progress
 from memdev import config as config_io
-from memdev.config import OPTIMIZERS, Config
+from memdev.config import Config
 from memdev.errors import MemdevError
 from memdev.features import preprocess
 from memdev.models.candidates import FIXED
@@ -35,104 +35,10 @@ from memdev.paths import Paths
 from memdev.training import finetune, pretrain, selection, stamps
 from memdev.training import folds as folds_io
 from memdev.training.summary import CVSummary, load_oof
+from memdev.tuning import searchspace
 from memdev.tuning import study as tuning_study
 
 log = logging.getLogger(__name__)
-
-SPACE: dict[str, dict[str, Any]] = {
-    "memae.memory_size": {"low": 10, "high": 500, "log": True},
-    "memae.shrink": {"low": 0.5, "high": 3.0},
-    "memae.entropy_weight": {"low": 1e-5, "high": 1e-2, "log": True},
-    "memae.latent": {"low": 4, "high": 64, "log": True},
-    "memae.optimizer": {"choices": ["adam", "rmsprop", "sgd", "adadelta"]},
-    "memae.learning_rate": {"low": 1e-4, "high": 3e-2, "log": True},
-    "head.margin": {"low": 2.0, "high": 8.0},
-    "head.units": {"low": 8, "high": 64, "log": True},
-    "head.learning_rate": {"low": 1e-4, "high": 1e-2, "log": True},
-}
-
-
-def search_space(config: Config, y: np.ndarray) -> dict[str, dict[str, Any]]:
-    """The package's space, the config's overrides, and the comparator threshold."""
-    space = deepcopy(SPACE)
-    if config.submission == "label" and config.metric in ("f1", "mcc", "accuracy", "balanced_accuracy"):
-        # the threshold as a share of rows called anomalous: a unit that transfers between folds
-        prevalence = max(float(np.mean(y)), 1.0 / len(y))
-        space["threshold.strategy"] = {"choices": ["f1", "contamination"]}
-        space["threshold.contamination"] = {"low": prevalence / 2, "high": min(prevalence * 2, 0.5)}
-    for key, override in config.search_space.items():
-        if key not in space:
-            raise MemdevError(f"search_space: unknown parameter {key!r}; tunable: {', '.join(space)}")
-        if not isinstance(override, dict):
-            raise MemdevError(f"search_space: {key} must be a mapping like {{low: 1, high: 10}} or {{choices: [...]}}")
-        space[key] = {**space[key], **override}
-    for key, spec in space.items():
-        if "choices" in spec:
-            allowed = OPTIMIZERS if key.endswith("optimizer") else None
-            unknown = [c for c in spec["choices"] if allowed and c not in allowed]
-            if unknown or not spec["choices"]:
-                raise MemdevError(f"search_space: {key} has unknown choice {unknown[0] if unknown else '(none)'!r}")
-        elif spec["low"] > spec["high"]:
-            raise MemdevError(f"search_space: {key} has low {spec['low']} > high {spec['high']}")
-        elif spec.get("log") and spec["low"] <= 0:
-            raise MemdevError(f"search_space: {key} is on a log scale, so low must be > 0")
-    widened = contain(space, config_params(config, space))
-    if widened:
-        log.info("tune: search space widened to hold the config's values: " + ", ".join(widened))
-    return space
-
-
-def config_params(config: Config, space: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The config's own values of the tuned parameters: trial 0, so the winner is never worse than them on CV."""
-    params = {key: _get(config, key) for key in space if not key.startswith("threshold.")}
-    if "threshold.strategy" in space:
-        params["threshold.strategy"] = config.threshold_strategy
-        if config.threshold_strategy == "contamination":  # only then is there a rate to tune
-            params["threshold.contamination"] = config.threshold.contamination
-    return {key: value for key, value in params.items() if value is not None}
-
-
-def contain(space: dict[str, dict[str, Any]], params: dict[str, Any]) -> list[str]:
-    """Widen ``space`` in place to hold ``params`` (a choice added, a range stretched); say what changed.
-
-    A valid config may lie outside the package's space (optimizer adamw, a
-    memory of 5 slots); Optuna refuses to enqueue such a trial 0.
-    """
-    widened = []
-    for key, value in params.items():
-        spec = space[key]
-        if "choices" in spec:
-            if value not in spec["choices"]:
-                spec["choices"] = [*spec["choices"], value]
-                widened.append(f"{key} + {value!r}")
-            continue
-        whole = isinstance(spec["low"], int) and isinstance(spec["high"], int) and float(value).is_integer()
-        bound = int(value) if whole else float(value)
-        for side, outside in (("low", value < spec["low"]), ("high", value > spec["high"])):
-            if outside:
-                widened.append(f"{key} {side} {spec[side]} -> {bound}")
-                spec[side] = bound
-        if not whole and isinstance(spec["low"], int) and isinstance(spec["high"], int):
-            spec["low"], spec["high"] = float(spec["low"]), float(spec["high"])
-        if spec.get("log") and spec["low"] <= 0:  # no log scale reaches 0: search it linearly
-            spec["log"] = False
-            widened.append(f"{key} on a linear scale")
-    return widened
-
-
-def suggest(trial: optuna.Trial, space: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    params = {}
-    for key, spec in space.items():
-        if key == "threshold.contamination" and params.get("threshold.strategy") != "contamination":
-            continue  # only a contamination threshold has a rate to tune
-        if "choices" in spec:
-            params[key] = trial.suggest_categorical(key, spec["choices"])
-        elif isinstance(spec["low"], int) and isinstance(spec["high"], int):
-            params[key] = trial.suggest_int(key, spec["low"], spec["high"], log=spec.get("log", False))
-        else:
-            params[key] = trial.suggest_float(key, float(spec["low"]), float(spec["high"]), log=spec.get("log", False))
-    return params
-
 
 @dataclass
 class Trained:
@@ -153,8 +59,9 @@ class Trained:
 
 
 def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, Any]] | None = None,
-                      trained: CVSummary | None = None, kept: list[Trained] | None = None, fitted: dict | None = None):
-    """A plain ``objective(trial)``: the CV metric of the trial's configuration (the space: :func:`search_space`).
+                      trained: CVSummary | None = None, kept: dict[str, Trained] | None = None,
+                      fitted: dict | None = None):
+    """A plain ``objective(trial)``: the CV metric of the trial's configuration (the space: :func:`~memdev.tuning.searchspace.search_space`).
 
     A trial trains all folds' MemAEs and heads together, then reports after
     each fold's boosted candidates and scores (steps 2 to K + 1; the pruner
@@ -166,17 +73,20 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
     metric at or below the best trial's (:func:`~memdev.training.selection.ceiling`).
     ``trained``: the CV of the models on disk
     (``make train``'s); a trial of their very config returns it untrained.
-    ``kept``: holds the best trial trained here (:class:`Trained`).
+    ``kept``: holds the best trial trained here (``"best"``) and the config's own (``"own"``), the two
+    :func:`chosen` picks from (:class:`Trained`). Every trial records its nested CV per fold (``per_fold``).
     ``fitted``: those three's fold models and scores, if at hand (:func:`fitted_once`).
     """
-    space = space or search_space(config, y)
+    space = space or searchspace.search_space(config, y)
     cache = dict(fitted or {})
+    own = config.with_params(searchspace.config_params(config, space)).digest()
 
     def objective(trial: optuna.Trial) -> float:
         keras.backend.clear_session()  # frees the last trial's models (and collects garbage)
-        trial_config = config.with_params(suggest(trial, space))
+        trial_config = config.with_params(searchspace.suggest(trial, space))
         if trained is not None and trained.stamp.get("config") == trial_config.digest():
             trial.set_user_attr("model", trained.model)
+            trial.set_user_attr("per_fold", trained.per_fold)
             trial.set_user_attr("reused", True)
             return trained.value
 
@@ -213,8 +123,13 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
             result = finetune.cross_validate(trial_config, X, y, folds, memaes, report, stacked, cache)
         summary, scores = finetune.summarise(trial_config, y, folds, result.oof)
         trial.set_user_attr("model", summary.model)
-        if kept is not None and (not kept or summary.value > kept[0].summary.value):
-            kept[:] = [Trained(trial.number, trial_config, memaes, seconds, result, summary, scores)]
+        trial.set_user_attr("per_fold", summary.per_fold)
+        if kept is not None:
+            mine = Trained(trial.number, trial_config, memaes, seconds, result, summary, scores)
+            if trial_config.digest() == own:
+                kept["own"] = mine
+            if "best" not in kept or summary.value > kept["best"].summary.value:
+                kept["best"] = mine
         return summary.value  # the nested CV, as `make train` reports it
 
     return objective
@@ -223,23 +138,19 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
 def run(config: Config, paths: Paths, trials: int, timeout: float | None = None, storage_url: str | None = None) -> None:
     stamps.check(config, paths, "tune")
     X, y, X_test = preprocess.load_features(paths)
-    if not folds_io.supervised(config, y):
-        raise MemdevError(
-            f"tuning needs at least 2 labeled anomalies to score trials, and regime {config.regime!r} has "
-            f"{int(np.sum(y)) if config.labeled else 'none'}; "
-            f"`make train` uses the defaults and the threshold strategy {config.threshold_strategy!r}"
-        )
-    space = search_space(config, y)
+    reason = untunable(config, y)
+    if reason:
+        earlier = f"; {paths.best_params.name} from an earlier study stays in use" if paths.best_params.exists() else ""
+        log.info(f"tune: no trial run: {reason}. `make train` uses the config's own values{earlier} (README, Tuning)")
+        return
+    space = searchspace.search_space(config, y)
     folds = folds_io.assign(y, config)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    study = tuning_study.open_study(config, space, paths, storage_url, config_params(config, space))
+    study = tuning_study.open_study(config, space, paths, storage_url, searchspace.config_params(config, space))
     study.sampler = optuna.samplers.TPESampler(seed=sampler_seed(config, study, storage_url))
     log.info(f"tune: {trials} more trial{'' if trials == 1 else 's'}")
-    if config.regime == "weak":
-        log.info(f"tune: regime weak: a trial's CV counts only the {int(np.sum(y))} labeled anomalies (the unlabeled "
-                 "rows as normal), so the best trial may be only the luckiest on them (README, Tuning)")
-    on_disk, kept = stamps.trained(config, paths), []
+    on_disk, kept = stamps.trained(config, paths), {}
     if on_disk is not None and on_disk.value is None:  # label-free models have no CV to take
         on_disk = None
     if on_disk is not None:
@@ -250,14 +161,26 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
         objective = objective_factory(config, X, y, folds, space, on_disk, kept, fitted_once(config, paths, folds, on_disk))
         study.optimize(objective, n_trials=trials, timeout=timeout,
                        callbacks=[lambda study, trial: bar.advance(1, trial_note(study, trial))])
-    finish(study, config, paths)
-    best = study.best_trial.number
-    if kept and kept[0].number == best:
-        kept[0].save(paths, folds, y, X_test)
-        log.info(f"tune: saved trial #{best}'s models as `make train` would; `make submit` trains nothing")
-    elif on_disk is not None and on_disk.stamp.get("config") == config.with_params(study.best_params).digest():
+    pick = finish(study, config, paths, searchspace.config_params(config, space))
+    here = [t for t in kept.values() if t.number == pick.number]
+    if here:
+        here[0].save(paths, folds, y, X_test)
+        log.info(f"tune: saved trial #{pick.number}'s models as `make train` would; `make submit` trains nothing")
+    elif on_disk is not None and on_disk.stamp.get("config") == config.with_params(pick.params).digest():
         stamps.renew(paths)
-        log.info(f"tune: the best trial #{best} is of the models `make train` built; `make submit` trains nothing")
+        log.info(f"tune: trial #{pick.number} is of the models `make train` built; `make submit` trains nothing")
+
+
+def untunable(config: Config, y: np.ndarray) -> str | None:
+    """Why no trial's CV could tell better parameters from luckier ones here, or None."""
+    labeled = int(np.sum(y)) if config.labeled else 0
+    if not folds_io.supervised(config, y):
+        return f"a trial's CV needs at least 2 labeled anomalies, and regime {config.regime} has {labeled or 'none'}"
+    if config.regime == "weak":
+        return (f"regime weak: a trial's CV counts only the {labeled} labeled anomalies (the unlabeled rows as normal), "
+                "so it cannot see how a trial ranks the anomalies nobody labeled (where every anomaly is labeled, "
+                "set `regime: full` in config.yaml)")
+    return None
 
 
 def sampler_seed(config: Config, study: optuna.Study, storage_url: str | None) -> int:
@@ -320,22 +243,44 @@ def trial_note(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> str:
     return f"#{trial.number} {outcome}, best {best.value:.4f} (#{best.number})"
 
 
-def _get(config: Config, dotted: str):
-    section, _, key = dotted.partition(".")
-    return getattr(getattr(config, section), key, None)
+def chosen(study: optuna.Study, own: dict[str, Any] | None) -> tuple[optuna.trial.FrozenTrial, np.ndarray | None]:
+    """The trial ``best_params.yaml`` takes, and its nested CV's gains per fold over the config's own values.
+
+    The best trial, unless it beats the trial of the config's own values
+    (``own``) by no more than one standard error of their per-fold differences
+    (:func:`~memdev.training.selection.clear_gain`, the rule that keeps the
+    blend among candidates): the best of many trials on a CV of a few dozen
+    anomalies is partly the luckiest. Gains are None where there is nothing to
+    compare (the best is the config's own, or a trial lacks its per-fold CV).
+    """
+    best = study.best_trial
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    mine = next((t for t in done if own is not None and t.params == own), None)
+    if mine is None or mine.number == best.number or not {"per_fold"} <= best.user_attrs.keys() & mine.user_attrs.keys():
+        return best, None
+    gains = np.array([b - m for b, m in zip(best.user_attrs["per_fold"], mine.user_attrs["per_fold"])
+                      if b is not None and m is not None])
+    return (best if selection.clear_gain(gains) else mine), gains
 
 
-def finish(study: optuna.Study, config: Config, paths: Paths) -> None:
-    """Print the winner and importances, write best_params.yaml and the plots."""
+def finish(study: optuna.Study, config: Config, paths: Paths,
+           own: dict[str, Any] | None = None) -> optuna.trial.FrozenTrial:
+    """Print the winner and importances, write best_params.yaml (the :func:`chosen` trial's) and the plots;
+    return the chosen trial."""
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not done:
         raise MemdevError(f"study {study.study_name}: no trial completed yet")
     best = study.best_trial
     log.info(f"tune: best trial #{best.number} CV {config.metric} = {best.value:.4f} (model {best.user_attrs.get('model')})")
-    log.info(describe_params(best.params))
-    params = dict(best.params)
-    record = {"study": study.study_name, "trial": best.number, "value": float(best.value),
-              "metric": config.metric, "params": params}
+    pick, gains = chosen(study, own)
+    record = {"study": study.study_name, "trial": pick.number, "value": float(pick.value),
+              "metric": config.metric, "params": dict(pick.params)}
+    if pick.number != best.number:
+        spread = f" ± {gains.std(ddof=1) / np.sqrt(len(gains)):.4f}" if len(gains) >= 2 else ""
+        record["why"] = (f"the config's own values (trial #{pick.number}, CV {pick.value:.4f}): the best trial beats "
+                         f"them by {gains.mean():+.4f}{spread} per fold, within one standard error")
+        log.info(f"tune: kept {record['why']} (README, Tuning)")
+    log.info(describe_params(pick.params))
     config_io.save_tuned(paths.best_params, record)
     # importances compare trials that scored differently; with one value they are equal, and Optuna warns
     varied = len({t.value for t in done}) >= 2
@@ -345,6 +290,7 @@ def finish(study: optuna.Study, config: Config, paths: Paths) -> None:
     plots(study, paths, varied)
     log.info(f"tune: wrote {paths.best_params} (`make train` and `make submit` now use it) "
              f"and plots in {paths.reports}")
+    return pick
 
 
 def describe_params(params: dict[str, Any]) -> str:
