@@ -196,8 +196,9 @@ def test_make_data_from_a_zip_then_train_submit_and_score_a_practice_competition
     check_score(project, path, shared_competitions / f"{slug}.solution.csv")
 
 
-def test_make_train_submit_without_labels_in_contaminated_training_rows(tmp_path):
-    """The unsupervised regime (no practice competition has it): a synthetic one, its target column removed."""
+def test_make_train_tune_submit_without_labels_in_contaminated_training_rows(tmp_path):
+    """The unsupervised regime (no practice competition has it): a synthetic one, its target column removed.
+    The whole job runs: `make tune` has no CV to judge a trial by, says so and lets `make submit` go on."""
     project = make_project(tmp_path / "project")
     memdev(project, "synth", "--comp", "unlabeled", "--rows", "2000", "--columns", "8", "--categorical", "2",
            "--rate", "0.05")
@@ -209,8 +210,10 @@ def test_make_train_submit_without_labels_in_contaminated_training_rows(tmp_path
     config = edit_config(project / "data" / "unlabeled" / "config.yaml",
                          {**FAST_PRACTICE, "regime": "unsupervised", "target_column": None,
                           "threshold": {"strategy": "contamination", "contamination": 0.05}})
-    result = make(project, "train", "submit", COMP="unlabeled")
+    result = make(project, "train", "tune", "submit", COMP="unlabeled")
     assert "no labels: no CV metric" in result.stdout
+    assert "tune: no trial run: a trial's CV needs at least 2 labeled anomalies, and regime unsupervised has none" \
+        in result.stdout
     path = check_submission(project, "unlabeled", last_line(result), config["metric"], config["submission"])
     assert 0.02 < pd.read_csv(path)[target].mean() < 0.1  # the contamination threshold calls about 5% anomalous
     out = check_score(project, path, project / "data" / "unlabeled" / "unlabeled.solution.csv")
