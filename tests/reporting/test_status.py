@@ -4,6 +4,7 @@ import os
 import re
 from datetime import datetime, timedelta, timezone
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -129,3 +130,15 @@ def test_an_unreachable_storage_is_named_and_the_rest_still_shows(demo):
     lines = status(demo, "--storage", "postgresql://someone:pw@127.0.0.1:1/none")
     assert lines["study"].startswith("cannot read the study storage postgresql://someone:***@127.0.0.1:1/none")
     assert re.match(r"(memae|devnet|iforest|lof|ensemble): CV f1 ", lines["model"])
+
+
+def test_with_a_few_labels_or_none_the_next_step_is_not_make_tune(tmp_path):
+    """`make tune` runs no trial there (README, Tuning), so the screen does not send anyone to it."""
+    from memdev.reporting.status import next_step
+
+    paths = Paths("toy", tmp_path)
+    paths.cv.parent.mkdir(parents=True)
+    paths.cv.write_text("{}")
+    submitted = pd.DataFrame({"time": [(datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat()]})
+    assert next_step(paths, [], submitted, tunable=True).startswith("nothing to re-run; make tune COMP=toy")
+    assert next_step(paths, [], submitted, tunable=False) == "nothing to re-run; make lb COMP=toy fetches scores"

@@ -71,7 +71,7 @@ def run(paths: Paths, storage_url: str | None = None) -> str:
     submitted = ledger.read(paths.ledger)
     submitted = submitted[submitted["competition"] == paths.slug].sort_values("time")
     lines += submissions(paths, submitted)
-    lines.append(row("next", next_step(paths, train, submitted)))
+    lines.append(row("next", next_step(paths, train, submitted, config.regime == "full")))
     return "\n".join(lines)
 
 
@@ -214,10 +214,12 @@ def _uploaded(state: str) -> str:
     return {"no": "not uploaded", "failed": "upload failed"}.get(state, state)
 
 
-def next_step(paths: Paths, train: list[Stage], submitted: pd.DataFrame) -> str:
-    """The one command that moves the competition forward."""
+def next_step(paths: Paths, train: list[Stage], submitted: pd.DataFrame, tunable: bool = True) -> str:
+    """The one command that moves the competition forward (``make tune`` only where ``tunable``: with a few
+    labels or none it runs no trial)."""
     if any(stage.state != "up to date" for stage in train):
         return f"make train COMP={paths.slug}"
     if submitted.empty or paths.cv.stat().st_mtime > datetime.fromisoformat(submitted["time"].iloc[-1]).timestamp():
         return f"make submit COMP={paths.slug}"
-    return f"nothing to re-run; make tune COMP={paths.slug} searches further, make lb COMP={paths.slug} fetches scores"
+    tune = f"make tune COMP={paths.slug} searches further, " if tunable else ""
+    return f"nothing to re-run; {tune}make lb COMP={paths.slug} fetches scores"
