@@ -255,4 +255,4 @@ def load_tuned(path: str | Path) -> dict[str, Any]:
 
 
 def save_tuned(path: str | Path, record: dict[str, Any]) -> None:
-    atomic.write_text(path, yaml.safe_dump(record, sort_keys=False))
+    atomic.write_text(path, yaml.safe_dump(record, sort_keys=False, allow_unicode=True, width=1000))
