@@ -382,13 +382,15 @@ def test_trials_that_all_scored_the_same_get_no_importances_and_no_warning(tmp_p
     assert not (paths.reports / "tune_importances.png").exists() and (paths.reports / "tune_history.png").exists()
 
 
-def study_of(*per_fold_lists):
-    """A study whose trial k has memory size 10 + k and the nested CV ``per_fold_lists[k]`` (mean as value)."""
+def study_of(*per_fold_lists, recorded=True):
+    """A study whose trial k has memory size 10 + k and the nested CV ``per_fold_lists[k]`` (mean as value),
+    kept in the trial as ``make tune`` keeps it if ``recorded`` (an older study's trials lack it)."""
     study = optuna.create_study(direction="maximize")
     size = optuna.distributions.IntDistribution(10, 500, log=True)
     for k, per_fold in enumerate(per_fold_lists):
         study.add_trial(optuna.trial.create_trial(params={"memae.memory_size": 10 + k}, distributions={"memae.memory_size": size},
-                                                  value=float(np.mean(per_fold)), user_attrs={"per_fold": per_fold}))
+                                                  value=float(np.mean(per_fold)),
+                                                  user_attrs={"per_fold": per_fold} if recorded else {}))
     return study
 
 
@@ -401,6 +403,8 @@ def test_the_best_trial_is_taken_only_where_it_beats_the_configs_own_by_more_tha
     assert tune.chosen(clear, own)[0].number == 2
     assert tune.chosen(lucky, None)[0].number == 1  # nothing to compare with: the best
     assert tune.chosen(lucky, {"memae.memory_size": 11})[0].number == 1  # the config's own is the best
+    older = study_of([0.50, 0.60, 0.55], [0.60, 0.50, 0.58], recorded=False)
+    assert tune.chosen(older, own) == (older.trials[1], None)  # no per-fold CVs to compare: the best
 
 
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")  # the plots, as `make tune` does

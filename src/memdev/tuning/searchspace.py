@@ -62,7 +62,8 @@ def search_space(config: Config, y: np.ndarray) -> dict[str, dict[str, Any]]:
 
 
 def config_params(config: Config, space: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The config's own values of the tuned parameters: trial 0, so the winner is never worse than them on CV."""
+    """The config's own values of the tuned parameters: trial 0, which ``make tune`` keeps unless a trial beats
+    it clearly (:func:`memdev.tuning.tune.chosen`)."""
     params = {key: _get(config, key) for key in space if not key.startswith("threshold.")}
     if "threshold.strategy" in space:
         params["threshold.strategy"] = config.threshold_strategy

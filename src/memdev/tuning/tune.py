@@ -61,7 +61,8 @@ class Trained:
 def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, Any]] | None = None,
                       trained: CVSummary | None = None, kept: dict[str, Trained] | None = None,
                       fitted: dict | None = None):
-    """A plain ``objective(trial)``: the CV metric of the trial's configuration (the space: :func:`~memdev.tuning.searchspace.search_space`).
+    """A plain ``objective(trial)``: the CV metric of the trial's configuration (the space:
+    :func:`~memdev.tuning.searchspace.search_space`).
 
     A trial trains all folds' MemAEs and heads together, then reports after
     each fold's boosted candidates and scores (steps 2 to K + 1; the pruner
@@ -147,7 +148,8 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
     folds = folds_io.assign(y, config)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    study = tuning_study.open_study(config, space, paths, storage_url, searchspace.config_params(config, space))
+    own = searchspace.config_params(config, space)
+    study = tuning_study.open_study(config, space, paths, storage_url, own)
     study.sampler = optuna.samplers.TPESampler(seed=sampler_seed(config, study, storage_url))
     log.info(f"tune: {trials} more trial{'' if trials == 1 else 's'}")
     on_disk, kept = stamps.trained(config, paths), {}
@@ -161,7 +163,7 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
         objective = objective_factory(config, X, y, folds, space, on_disk, kept, fitted_once(config, paths, folds, on_disk))
         study.optimize(objective, n_trials=trials, timeout=timeout,
                        callbacks=[lambda study, trial: bar.advance(1, trial_note(study, trial))])
-    pick = finish(study, config, paths, searchspace.config_params(config, space))
+    pick = finish(study, config, paths, own)
     here = [t for t in kept.values() if t.number == pick.number]
     if here:
         here[0].save(paths, folds, y, X_test)
@@ -250,16 +252,19 @@ def chosen(study: optuna.Study, own: dict[str, Any] | None) -> tuple[optuna.tria
     (``own``) by no more than one standard error of their per-fold differences
     (:func:`~memdev.training.selection.clear_gain`, the rule that keeps the
     blend among candidates): the best of many trials on a CV of a few dozen
-    anomalies is partly the luckiest. Gains are None where there is nothing to
-    compare (the best is the config's own, or a trial lacks its per-fold CV).
+    anomalies is partly the luckiest. Where there is nothing to compare (the
+    best is the config's own, a trial lacks its per-fold CV, fewer than two
+    folds scored both), the best, and gains None.
     """
     best = study.best_trial
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     mine = next((t for t in done if own is not None and t.params == own), None)
-    if mine is None or mine.number == best.number or not {"per_fold"} <= best.user_attrs.keys() & mine.user_attrs.keys():
+    if mine is None or mine.number == best.number or any("per_fold" not in t.user_attrs for t in (best, mine)):
         return best, None
     gains = np.array([b - m for b, m in zip(best.user_attrs["per_fold"], mine.user_attrs["per_fold"])
                       if b is not None and m is not None])
+    if len(gains) < 2:
+        return best, None
     return (best if selection.clear_gain(gains) else mine), gains
 
 
@@ -276,9 +281,9 @@ def finish(study: optuna.Study, config: Config, paths: Paths,
     record = {"study": study.study_name, "trial": pick.number, "value": float(pick.value),
               "metric": config.metric, "params": dict(pick.params)}
     if pick.number != best.number:
-        spread = f" ± {gains.std(ddof=1) / np.sqrt(len(gains)):.4f}" if len(gains) >= 2 else ""
         record["why"] = (f"the config's own values (trial #{pick.number}, CV {pick.value:.4f}): the best trial beats "
-                         f"them by {gains.mean():+.4f}{spread} per fold, within one standard error")
+                         f"them by {gains.mean():+.4f} ± {gains.std(ddof=1) / np.sqrt(len(gains)):.4f} per fold, "
+                         "within one standard error")
         log.info(f"tune: kept {record['why']} (README, Tuning)")
     log.info(describe_params(pick.params))
     config_io.save_tuned(paths.best_params, record)
