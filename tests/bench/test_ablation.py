@@ -50,3 +50,26 @@ def test_a_finished_run_measures_the_menus_again_from_its_kept_scores_without_tr
     out = ablation.measure("toy", tmp_path, tmp_path, 0)
     assert out["features"] == 0.5 and "gone" not in out  # the head rows read back, the menus measured again
     assert set(ablation.MENUS) | {f"fixed: {n}" for n in names} <= set(out) and out["B A + iforest, lof"] > 0.5
+
+
+def test_a_first_run_measures_the_heads_and_the_menus_and_keeps_them(tmp_path, monkeypatch):
+    from conftest import fast_config
+    from memdev import config as config_io
+    from memdev.features import preprocess
+    from memdev.paths import Paths
+    from memdev.training import pretrain
+
+    def prepare(slug, source, root):
+        Paths(slug, root).config.parent.mkdir(parents=True)
+        config_io.save(fast_config(slug=slug), Paths(slug, root).config)
+
+    y = (np.arange(60) % 6 == 0).astype(int)
+    monkeypatch.setattr(ablation, "prepare", prepare)
+    monkeypatch.setattr(ablation, "make", lambda *args, **kwargs: None)
+    monkeypatch.setattr(preprocess, "load_features", lambda paths: (np.zeros((60, 2)), y, None))
+    monkeypatch.setattr(pretrain, "fit_memaes", lambda *args: ([], None))
+    monkeypatch.setattr(ablation, "heads", lambda *args: {"features": 0.5})
+    monkeypatch.setattr(ablation, "menus", lambda *args: {"fixed: gbm": 0.4})
+    out = ablation.measure("thyroid", tmp_path, tmp_path / "root", 0)
+    assert out == {"features": 0.5, "fixed: gbm": 0.4}
+    assert json.loads((tmp_path / "root" / "ablation.json").read_text()) == out

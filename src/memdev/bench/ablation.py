@@ -69,8 +69,8 @@ def measure(slug: str, source: Path, root: Path, seed: int) -> dict[str, float]:
             config = config_io.load(Paths(slug, root).config).with_params({"stacking": "auto"})
             scores = dict(np.load(kept))
             y, folds = scores.pop("y"), scores.pop("folds")
-            heads = {",".join(subset) for subset in subsets()}
-            out = {row: value for row, value in out.items() if row in heads} | menu_rows(config, y, folds, scores)
+            head_rows = {",".join(subset) for subset in subsets()}
+            out = {row: value for row, value in out.items() if row in head_rows} | menu_rows(config, y, folds, scores)
         return out
 
     from memdev.features import preprocess
