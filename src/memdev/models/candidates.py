@@ -49,6 +49,7 @@ from memdev.paths import Paths
 PICKLED = ("gbm", "stack", "iforest", "lof")  # scikit-learn candidates, saved as pickles
 LABEL_FREE = ("memae", "iforest", "lof")  # the candidates that need no labels
 FIXED = ("gbm", "iforest", "lof")  # no tuned parameter changes them: tuning fits them once per fold
+SUPERVISED = ("devnet", "gbm", "stack")  # fitted on labels: in the weak regime only on :func:`trusted` rows
 LOF_ROWS = 10_000
 # LOF's neighbour search costs (rows it holds) x (rows it scores): past 1,000,000 rows it holds fewer,
 # so 5,000,000 rows cost no more than 1,000,000 (2,000 held)
@@ -123,7 +124,7 @@ def fit_fixed(name: str, seed: int, X: np.ndarray, y: np.ndarray, rows: np.ndarr
 
 
 def trusted(config: Config, X: np.ndarray, y: np.ndarray) -> np.ndarray | None:
-    """Which rows the supervised candidates (``devnet``, ``gbm``, ``stack``) may fit on; None: every row.
+    """Which rows the :data:`SUPERVISED` candidates may fit on; None: every row.
 
     In the weak regime an unlabeled row may be an anomaly nobody labeled, and
     a model fitted on it as normal learns to rank its like low. So there the

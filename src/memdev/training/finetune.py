@@ -29,6 +29,7 @@ from memdev.features import preprocess
 from memdev.models.candidates import (
     FIXED,
     LABEL_FREE,
+    SUPERVISED,
     FoldModels,
     boosted,
     fit_fixed,
@@ -140,7 +141,7 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     held_out = [np.flatnonzero(folds == fold) for fold in range(count)]
     stacked = stacked or as_stacked(memaes)
     cache = {} if cache is None else cache
-    kept = trusted_mask(config, X, y, cache) if {"devnet", "gbm", "stack"} & set(fitted) else None
+    kept = trusted_mask(config, X, y, cache) if set(SUPERVISED) & set(fitted) else None
     fitting = [trusted_rows(rows, kept) for rows in train]  # the supervised candidates' training rows
     oof = {name: np.zeros(len(y)) for name in fitted}
     # the stack's MemAE inputs: every fold's in one pass
@@ -227,12 +228,12 @@ def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarra
 def queue_fixed(pool: ThreadPoolExecutor, config: Config, X, y: np.ndarray, folds: np.ndarray,
                 wanted: list[tuple[str, int]], kept: np.ndarray | None) -> dict[tuple[str, int], Future]:
     """The fits (and held-out scores) of the :data:`FIXED` candidates ``wanted`` as (name, fold), queued on ``pool``;
-    ``kept``: the rows ``gbm`` may fit on (:func:`trusted_mask`)."""
+    ``kept``: the rows the :data:`SUPERVISED` ones (gbm) may fit on (:func:`trusted_mask`)."""
     openmp = config.threads.boosting or None
     jobs = {}
     for name, fold in wanted:
         rows = np.flatnonzero(folds != fold)
-        rows = trusted_rows(rows, kept) if name == "gbm" else rows
+        rows = trusted_rows(rows, kept) if name in SUPERVISED else rows
         jobs[name, fold] = pool.submit(limited, openmp, fit_and_score, name, config.seed, X, y, rows,
                                        np.flatnonzero(folds == fold))
     return jobs

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from memdev.config import Config
 from memdev.features import preprocess
-from memdev.models.candidates import FIXED
+from memdev.models.candidates import FIXED, SUPERVISED
 from memdev.paths import Paths
 from memdev.training import finetune, pretrain, stamps
 from memdev.training import folds as folds_io
@@ -29,7 +29,7 @@ def run(config: Config, paths: Paths) -> None:
     pool = ThreadPoolExecutor(finetune.workers(config, count))
     try:
         cache = {}
-        kept = finetune.trusted_mask(config, X, y, cache) if "gbm" in fixed else None
+        kept = finetune.trusted_mask(config, X, y, cache) if set(SUPERVISED) & set(fixed) else None
         cache.update(finetune.queue_fixed(pool, config, X, y, folds, [(name, k) for k in range(count) for name in fixed],
                                           kept))
         finetune.run(config, paths, pretrain.run(config, paths, features, folds), cache, features)
