@@ -146,9 +146,17 @@ def clearly_better(config: Config, y: np.ndarray, folds: np.ndarray, within: lis
 
 def clear_gain(gains) -> bool:
     """Whether per-fold gains are above zero by more than one standard error of their mean."""
+    mean, error = mean_gain(gains)
+    return mean > error  # False with fewer than two finite gains (NaN)
+
+
+def mean_gain(gains) -> tuple[float, float]:
+    """The mean of the finite per-fold gains and its standard error (NaN and NaN with fewer than two)."""
     gains = np.asarray(gains, dtype=float)
     gains = gains[np.isfinite(gains)]
-    return len(gains) >= 2 and gains.mean() > gains.std(ddof=1) / np.sqrt(len(gains))
+    if len(gains) < 2:
+        return float("nan"), float("nan")
+    return float(gains.mean()), float(gains.std(ddof=1) / np.sqrt(len(gains)))
 
 
 def choose(config: Config, ranks: dict[str, np.ndarray], y: np.ndarray, folds: np.ndarray,

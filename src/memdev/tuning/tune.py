@@ -80,7 +80,7 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
     """
     space = space or searchspace.search_space(config, y)
     cache = dict(fitted or {})
-    own = config.with_params(searchspace.config_params(config, space)).digest()
+    own = searchspace.config_params(config, space)
 
     def objective(trial: optuna.Trial) -> float:
         keras.backend.clear_session()  # frees the last trial's models (and collects garbage)
@@ -127,7 +127,7 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
         trial.set_user_attr("per_fold", summary.per_fold)
         if kept is not None:
             mine = Trained(trial.number, trial_config, memaes, seconds, result, summary, scores)
-            if trial_config.digest() == own:
+            if trial.params == own:  # as :func:`chosen` finds it
                 kept["own"] = mine
             if "best" not in kept or summary.value > kept["best"].summary.value:
                 kept["best"] = mine
@@ -281,9 +281,9 @@ def finish(study: optuna.Study, config: Config, paths: Paths,
     record = {"study": study.study_name, "trial": pick.number, "value": float(pick.value),
               "metric": config.metric, "params": dict(pick.params)}
     if pick.number != best.number:
+        mean, error = selection.mean_gain(gains)
         record["why"] = (f"the config's own values (trial #{pick.number}, CV {pick.value:.4f}): the best trial beats "
-                         f"them by {gains.mean():+.4f} ± {gains.std(ddof=1) / np.sqrt(len(gains)):.4f} per fold, "
-                         "within one standard error")
+                         f"them by {mean:+.4f} ± {error:.4f} per fold, within one standard error")
         log.info(f"tune: kept {record['why']} (README, Tuning)")
     log.info(describe_params(pick.params))
     config_io.save_tuned(paths.best_params, record)
