@@ -24,6 +24,7 @@ def test_the_boosters_read_each_one_hot_block_as_one_column_of_categories():
     model = boosted(0, (tuple(range(1, 9)),)).fit(X, y)
     assert model[-1].is_categorical_.tolist() == [True, False, False]
     assert (model.predict(X) == y).all()
+    assert model.predict(np.c_[0.0, np.zeros((1, 8)), 0.0]).shape == (1,)  # a level unseen in training: no error
     assert not hasattr(boosted(0), "steps")  # without categorical columns: the classifier itself, as before
 
 
