@@ -57,7 +57,7 @@ def test_a_first_run_measures_the_heads_and_the_menus_and_keeps_them(tmp_path, m
     from memdev import config as config_io
     from memdev.features import preprocess
     from memdev.paths import Paths
-    from memdev.training import finetune, pretrain
+    from memdev.training import pretrain
 
     def prepare(slug, source, root):
         Paths(slug, root).config.parent.mkdir(parents=True)
@@ -68,7 +68,6 @@ def test_a_first_run_measures_the_heads_and_the_menus_and_keeps_them(tmp_path, m
     monkeypatch.setattr(ablation, "make", lambda *args, **kwargs: None)
     monkeypatch.setattr(preprocess, "load_features", lambda paths: (np.zeros((60, 2)), y, None))
     monkeypatch.setattr(pretrain, "fit_memaes", lambda *args: ([], None))
-    monkeypatch.setattr(finetune, "categories", lambda *args: ())
     monkeypatch.setattr(ablation, "heads", lambda *args: {"features": 0.5})
     monkeypatch.setattr(ablation, "menus", lambda *args: {"fixed: gbm": 0.4})
     out = ablation.measure("thyroid", tmp_path, tmp_path / "root", 0)

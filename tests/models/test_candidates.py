@@ -3,7 +3,7 @@
 import numpy as np
 
 from conftest import fast_config, gaussian_rows
-from memdev.models.candidates import boosted, fitted_by, normal_rows
+from memdev.models.candidates import fitted_by, normal_rows
 
 
 def test_a_blend_is_fitted_through_the_candidates_it_averages():
@@ -14,18 +14,6 @@ def test_a_blend_is_fitted_through_the_candidates_it_averages():
 
 def test_with_a_few_labels_the_blend_also_averages_the_booster_on_the_features_alone():
     assert fitted_by(["blend"], "weak") == ["devnet", "stack", "gbm"]
-
-
-def test_the_boosters_read_each_one_hot_block_as_one_column_of_categories():
-    rng = np.random.default_rng(0)
-    level = rng.integers(0, 8, size=400)
-    X = np.c_[rng.normal(size=400), np.eye(8)[level], rng.normal(size=400)]  # a number, a block of 8, an appended one
-    y = np.isin(level, [1, 4, 6]).astype(int)  # a set of levels no single 0/1 column holds
-    model = boosted(0, (tuple(range(1, 9)),)).fit(X, y)
-    assert model[-1].is_categorical_.tolist() == [True, False, False]
-    assert (model.predict(X) == y).all()
-    assert model.predict(np.c_[0.0, np.zeros((1, 8)), 0.0]).shape == (1,)  # a level unseen in training: no error
-    assert not hasattr(boosted(0), "steps")  # without categorical columns: the classifier itself, as before
 
 
 def test_label_free_detectors_learn_the_rows_not_labeled_anomalous_and_lof_holds_at_most_its_cap(monkeypatch):

@@ -83,8 +83,8 @@ def test_cross_validate_never_shows_a_fold_its_held_out_rows(monkeypatch):
         heads["rows"] = rows
         return real_heads(memaes, X, rows, labels, *args)
 
-    monkeypatch.setattr(finetune, "boosted", lambda seed, blocks=(): Memoriser())  # the stack
-    monkeypatch.setattr(candidates, "boosted", lambda seed, blocks=(): Memoriser())  # gbm
+    monkeypatch.setattr(finetune, "boosted", lambda seed: Memoriser())  # the stack
+    monkeypatch.setattr(candidates, "boosted", lambda seed: Memoriser())  # gbm
     monkeypatch.setattr(finetune, "fit_heads", recording_heads)
     memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
     seen = []
@@ -117,8 +117,8 @@ def test_with_a_few_labels_the_supervised_candidates_never_see_the_unlabeled_row
         return real_heads(memaes, X, rows, *args)
 
     monkeypatch.setattr(finetune, "fit_heads", recording_heads)
-    monkeypatch.setattr(finetune, "boosted", lambda seed, blocks=(): Memoriser())
-    monkeypatch.setattr(candidates, "boosted", lambda seed, blocks=(): Memoriser())
+    monkeypatch.setattr(finetune, "boosted", lambda seed: Memoriser())
+    monkeypatch.setattr(candidates, "boosted", lambda seed: Memoriser())
     memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
     result = finetune.cross_validate(config, X, y, folds, memaes, stacked=stacked)
     kept = candidates.trusted(config, X, y)
@@ -146,8 +146,8 @@ def test_cross_validation_fits_what_no_tuned_parameter_changes_once_per_fold_acr
     X, y, config, folds, memaes, stacked = shifted_anomalies_with_fold_memaes(folds=2)
     fitted, detectors = [], []
     real, real_detectors = finetune.boosted, candidates.detectors
-    monkeypatch.setattr(finetune, "boosted", lambda seed, blocks=(): fitted.append("stack") or real(seed, blocks))
-    monkeypatch.setattr(candidates, "boosted", lambda seed, blocks=(): fitted.append("gbm") or real(seed, blocks))
+    monkeypatch.setattr(finetune, "boosted", lambda seed: fitted.append("stack") or real(seed))
+    monkeypatch.setattr(candidates, "boosted", lambda seed: fitted.append("gbm") or real(seed))
     monkeypatch.setattr(candidates, "detectors", lambda seed: detectors.append(seed) or real_detectors(seed))
     drawn, real_draws = [], finetune.member_draws
     monkeypatch.setattr(finetune, "member_draws", lambda *args: drawn.append(1) or real_draws(*args))
@@ -183,14 +183,3 @@ def test_folds_fitted_at_once_give_the_scores_of_folds_fitted_one_at_a_time():
     assert set(one.oof) == set(many.oof)
     for name in one.oof:
         np.testing.assert_array_equal(one.oof[name], many.oof[name])
-
-
-def test_the_boosters_read_categories_where_every_label_is_known_and_one_hot_columns_with_a_few(competition):
-    from memdev.features import preprocess
-    from memdev.ingest import schema
-
-    paths = competition()  # two numeric columns, then the two one-hot columns of "colour"
-    config = schema.detect(paths)
-    preprocess.run(config, paths)
-    assert finetune.categories(config.with_params({"regime": "full"}), paths) == ((2, 3),)
-    assert finetune.categories(config.with_params({"regime": "weak"}), paths) == ()

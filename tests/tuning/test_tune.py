@@ -276,7 +276,7 @@ def fake_cross_validate(quality):
     """finetune.cross_validate whose out-of-fold scores are perfect or random by ``quality(config)``, fold by fold."""
     from memdev.training.finetune import CVResult
 
-    def cross_validate(config, X, y, folds, memaes, on_fold=None, stacked=None, cache=None, blocks=()):
+    def cross_validate(config, X, y, folds, memaes, on_fold=None, stacked=None, cache=None):
         rng = np.random.default_rng(0)
         scores = y + 0.1 * rng.random(len(y)) if quality(config) else rng.random(len(y))
         oof = {"memae": np.zeros(len(y)), "devnet": np.zeros(len(y))}

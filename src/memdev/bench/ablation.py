@@ -74,8 +74,8 @@ def measure(slug: str, source: Path, root: Path, seed: int) -> dict[str, float]:
         return out
 
     from memdev.features import preprocess
-    from memdev.training import finetune, pretrain
     from memdev.training import folds as folds_io
+    from memdev.training import pretrain
 
     prepare(slug, source, root)
     paths = Paths(slug, root)
@@ -87,7 +87,7 @@ def measure(slug: str, source: Path, root: Path, seed: int) -> dict[str, float]:
     with threadpool_limits(limits=1):  # OpenMP boosters on a shared 2-core machine: one thread is faster
         memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
         out = heads(config, X, y, folds, memaes, stacked) if slug in HEAD_COMPETITIONS else {}
-        out.update(menus(config, X, y, folds, memaes, stacked, root, finetune.categories(config, paths)))
+        out.update(menus(config, X, y, folds, memaes, stacked, root))
     for name, value in out.items():
         print(f"  {slug} seed {seed} {name}: nested CV {config.metric} {value:.4f}", flush=True)
     atomic.write_text(done, json.dumps(out, indent=1))
@@ -112,13 +112,13 @@ def heads(config, X, y, folds, memaes, stacked) -> dict[str, float]:
     return out
 
 
-def menus(config, X, y, folds, memaes, stacked, root, blocks) -> dict[str, float]:
+def menus(config, X, y, folds, memaes, stacked, root) -> dict[str, float]:
     from memdev.training import finetune
 
     config = config.with_params({"stacking": "auto"})
-    result = finetune.cross_validate(config, X, y, folds, memaes, stacked=stacked, blocks=blocks)
+    result = finetune.cross_validate(config, X, y, folds, memaes, stacked=stacked)
     oof = dict(result.oof)
-    oof["stack_lf"] = stack_lf(config, X, y, folds, memaes, result.folds, blocks)
+    oof["stack_lf"] = stack_lf(config, X, y, folds, memaes, result.folds)
     # kept so that a later menu or rule can be judged on these folds without training again
     np.savez_compressed(root / "oof.npz", y=y, folds=folds, **oof)
     return menu_rows(config, y, folds, oof)
@@ -134,7 +134,7 @@ def menu_rows(config, y, folds, oof: dict[str, np.ndarray]) -> dict[str, float]:
     return out
 
 
-def stack_lf(config, X, y, folds, memaes, fitted, blocks) -> np.ndarray:
+def stack_lf(config, X, y, folds, memaes, fitted) -> np.ndarray:
     """Out-of-fold scores of the stack with the IsolationForest and LOF scores as two more columns.
 
     A training row's LOF score leaves the row itself out (``negative_outlier_factor_``) where LOF holds it.
@@ -158,7 +158,7 @@ def stack_lf(config, X, y, folds, memaes, fitted, blocks) -> np.ndarray:
         position = {row: i for i, row in enumerate(normal)}
         mine = [(i, position[row]) for i, row in enumerate(train) if row in position]
         in_fit = (np.array([i for i, _ in mine]), np.array([j for _, j in mine]))
-        model = boosted(config.seed, blocks).fit(columns(train, in_fit), y[train])
+        model = boosted(config.seed).fit(columns(train, in_fit), y[train])
         oof[held] = model.predict_proba(columns(held))[:, 1]
     return oof
 

@@ -26,7 +26,6 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, RobustScal
 from memdev import atomic, manifest
 from memdev.config import Config
 from memdev.errors import MemdevError
-from memdev.features import codes
 from memdev.ingest import schema, tables
 from memdev.paths import Paths
 
@@ -308,11 +307,6 @@ def load_features(paths: Paths) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         np.load(paths.y_train),
         np.load(paths.x_test, mmap_mode="r"),
     )
-
-
-def load_blocks(paths: Paths) -> codes.Blocks:
-    """The feature matrices' one-hot columns of each categorical column (:func:`~memdev.features.codes.one_hot_blocks`)."""
-    return codes.one_hot_blocks(manifest.load_pickle(paths, paths.transformer))
 
 
 def load_test_ids(paths: Paths, config: Config) -> pd.Series:

@@ -37,11 +37,9 @@ import keras
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 from sklearn.neighbors import LocalOutlierFactor
-from sklearn.pipeline import Pipeline, make_pipeline
 
 from memdev import atomic, manifest
 from memdev.config import Config
-from memdev.features.codes import Blocks, CategoryCodes
 from memdev.models.devnet import head_inputs
 from memdev.models.memae import SCORE_BATCH, MemAEDetector, as_stacked
 from memdev.models.ranks import blend_parts
@@ -61,9 +59,8 @@ LOF_PAIRS = 10_000_000_000
 DOUBTED = 0.1
 
 
-def boosted(seed: int, blocks: Blocks = ()) -> HistGradientBoostingClassifier | Pipeline:
-    """The gradient-boosted classifier of ``gbm`` and ``stack``, on the feature matrix's columns (and any
-    appended); ``blocks``: its one-hot categorical columns, which it reads as codes (:class:`CategoryCodes`).
+def boosted(seed: int) -> HistGradientBoostingClassifier:
+    """The gradient-boosted classifier of ``gbm`` and ``stack``.
 
     Fit and predict it under ``threadpool_limits(config.threads.boosting,
     "openmp")``: its OpenMP threads spin at every barrier, and on a shared
@@ -72,10 +69,8 @@ def boosted(seed: int, blocks: Blocks = ()) -> HistGradientBoostingClassifier | 
     # L2 and small trees: with a few labeled anomalies (weak regime) the
     # defaults fit them too closely; this setting raised CV on bank-marketing,
     # bank-marketing-weak and thyroid (BENCHMARKS-notes.md)
-    trees = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=10,
-                                           l2_regularization=1.0, random_state=seed,
-                                           categorical_features=list(range(len(blocks))) or None)
-    return make_pipeline(CategoryCodes(blocks), trees) if blocks else trees
+    return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=10,
+                                          l2_regularization=1.0, random_state=seed)
 
 
 def stack_inputs(X: np.ndarray, parts: dict[str, np.ndarray]) -> np.ndarray:
@@ -118,11 +113,11 @@ def detectors(seed: int) -> tuple[IsolationForest, LocalOutlierFactor]:
             LocalOutlierFactor(n_neighbors=20, novelty=True))
 
 
-def fit_fixed(name: str, seed: int, X: np.ndarray, y: np.ndarray, rows: np.ndarray, blocks: Blocks = ()):
+def fit_fixed(name: str, seed: int, X: np.ndarray, y: np.ndarray, rows: np.ndarray):
     """``gbm``, ``iforest`` or ``lof`` fitted on ``X[rows]`` (``y``: every row's label; the detectors take
-    the rows not labeled anomalous; ``blocks``: :func:`boosted`'s)."""
+    the rows not labeled anomalous)."""
     if name == "gbm":
-        return boosted(seed, blocks).fit(X[rows], y[rows])
+        return boosted(seed).fit(X[rows], y[rows])
     models = FoldModels(memae=None)
     models.fit_detectors(seed, X, normal_rows(y[rows], rows, len(X)), [name])
     return getattr(models, name)
@@ -182,8 +177,8 @@ class FoldModels:
 
     memae: MemAEDetector
     devnet: keras.Model | None = None
-    gbm: HistGradientBoostingClassifier | Pipeline | None = None
-    stack: HistGradientBoostingClassifier | Pipeline | None = None
+    gbm: HistGradientBoostingClassifier | None = None
+    stack: HistGradientBoostingClassifier | None = None
     iforest: IsolationForest | None = None
     lof: LocalOutlierFactor | None = None
 

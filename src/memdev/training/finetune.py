@@ -26,7 +26,6 @@ from memdev import manifest, progress
 from memdev.config import Config
 from memdev.evaluation import metrics, threshold
 from memdev.features import preprocess
-from memdev.features.codes import Blocks
 from memdev.models.candidates import (
     FIXED,
     LABEL_FREE,
@@ -76,7 +75,7 @@ def run(config: Config, paths: Paths, memaes: list[MemAEDetector] | None = None,
     with progress.stage("finetune", count) as bar:
         result = cross_validate(config, X, y, folds, memaes,
                                 lambda fold, held_out, oof: bar.advance(1, f"{len(held_out)} held-out rows scored"),
-                                cache=cache, blocks=categories(config, paths))
+                                cache=cache)
     # the label-free rule's feature statistics (a PCA of up to 20,000 rows): only where it will choose
     stats = None if folds_io.supervised(config, y) else labelfree.statistics(X, config.seed)
     summary, scores = summarise(config, y, folds, result.oof, stats)
@@ -118,7 +117,7 @@ def candidates(config: Config, y: np.ndarray) -> list[str]:
 
 
 def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDetector], on_fold=None,
-                   stacked: StackedMemAE | None = None, cache: dict | None = None, blocks: Blocks = ()) -> CVResult:
+                   stacked: StackedMemAE | None = None, cache: dict | None = None) -> CVResult:
     """Out-of-fold scores of every candidate, on each fold's MemAE (``memaes``, in fold order).
 
     The folds' DevNet heads are trained together first; then the scikit-learn
@@ -133,8 +132,7 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     parameters, so their fold models and scores (or the futures of the fits
     :func:`queue_fixed` queued) are computed once into it and reused, as are
     the DevNet heads' balanced batches and the rows the supervised candidates
-    may fit on (:func:`trusted_mask`). ``blocks``: X's one-hot columns of each categorical
-    column (:func:`~memdev.features.preprocess.load_blocks`), which the boosters read as codes.
+    may fit on (:func:`trusted_mask`).
     """
     names = candidates(config, y)
     fitted = fitted_by(names, config.regime)
@@ -158,10 +156,10 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
         for fold in range(count):
             fits.update(queue_fixed(pool, config, X, y, folds,
                                     [(name, fold) for name in fitted if name in FIXED and (name, fold) not in cache],
-                                    kept, blocks))
+                                    kept))
             if "stack" in fitted:
                 fits["stack", fold] = pool.submit(limited, openmp, fit_stack, config.seed, X, y, fitting[fold],
-                                                  views[fold], blocks)
+                                                  views[fold])
         del views  # the queued fits hold each fold's own
         try:
             heads = [None] * count
@@ -197,17 +195,6 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     return result
 
 
-def categories(config: Config, paths: Paths) -> Blocks:
-    """X's one-hot blocks that the boosters read as categories (:mod:`memdev.features.codes`): every one where
-    each row's label is known, none with a few labels.
-
-    With a few labeled anomalies a split on a set of categories fits theirs: on
-    bank-marketing's weak versions the codes lowered the average precision on
-    the hidden labels on every seed (BENCHMARKS-notes.md).
-    """
-    return preprocess.load_blocks(paths) if config.regime == "full" else ()
-
-
 def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarray,
                 names: list[str]) -> dict[str, np.ndarray]:
     """Each candidate's scores of the test rows: the mean of its fold models' (``blend``: of the means).
@@ -239,18 +226,16 @@ def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarra
 
 
 def queue_fixed(pool: ThreadPoolExecutor, config: Config, X, y: np.ndarray, folds: np.ndarray,
-                wanted: list[tuple[str, int]], kept: np.ndarray | None, blocks: Blocks = ()
-                ) -> dict[tuple[str, int], Future]:
+                wanted: list[tuple[str, int]], kept: np.ndarray | None) -> dict[tuple[str, int], Future]:
     """The fits (and held-out scores) of the :data:`FIXED` candidates ``wanted`` as (name, fold), queued on ``pool``;
-    ``kept``: the rows the :data:`SUPERVISED` ones (gbm) may fit on (:func:`trusted_mask`); ``blocks``:
-    :func:`cross_validate`'s."""
+    ``kept``: the rows the :data:`SUPERVISED` ones (gbm) may fit on (:func:`trusted_mask`)."""
     openmp = config.threads.boosting or None
     jobs = {}
     for name, fold in wanted:
         rows = np.flatnonzero(folds != fold)
         rows = trusted_rows(rows, kept) if name in SUPERVISED else rows
         jobs[name, fold] = pool.submit(limited, openmp, fit_and_score, name, config.seed, X, y, rows,
-                                       np.flatnonzero(folds == fold), blocks)
+                                       np.flatnonzero(folds == fold))
     return jobs
 
 
@@ -261,17 +246,16 @@ def trusted_mask(config: Config, X, y: np.ndarray, cache: dict) -> np.ndarray | 
     return cache[TRUSTED]
 
 
-def fit_and_score(name: str, seed: int, X, y: np.ndarray, rows: np.ndarray, held_out: np.ndarray,
-                  blocks: Blocks = ()):
+def fit_and_score(name: str, seed: int, X, y: np.ndarray, rows: np.ndarray, held_out: np.ndarray):
     """A :data:`FIXED` candidate fitted on ``X[rows]``, and its scores of ``X[held_out]``."""
-    model = fit_fixed(name, seed, X, y, rows, blocks)
+    model = fit_fixed(name, seed, X, y, rows)
     # a chunk at a time: the pool's jobs would otherwise each copy a fold's held-out rows at once
     parts = np.array_split(held_out, max(1, -(-len(held_out) // SCORED_ROWS)))
     return model, np.concatenate([fixed_scores(name, model, X[part]) for part in parts])
 
 
-def fit_stack(seed: int, X, y: np.ndarray, rows: np.ndarray, views: dict[str, np.ndarray], blocks: Blocks = ()):
-    return boosted(seed, blocks).fit(stack_inputs(X[rows], views), y[rows])
+def fit_stack(seed: int, X, y: np.ndarray, rows: np.ndarray, views: dict[str, np.ndarray]):
+    return boosted(seed).fit(stack_inputs(X[rows], views), y[rows])
 
 
 def limited(threads: int | None, fit, *args):

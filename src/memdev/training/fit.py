@@ -31,7 +31,7 @@ def run(config: Config, paths: Paths) -> None:
         cache = {}
         kept = finetune.trusted_mask(config, X, y, cache) if set(SUPERVISED) & set(fixed) else None
         cache.update(finetune.queue_fixed(pool, config, X, y, folds, [(name, k) for k in range(count) for name in fixed],
-                                          kept, finetune.categories(config, paths)))
+                                          kept))
         finetune.run(config, paths, pretrain.run(config, paths, features, folds), cache, features)
     finally:  # a failed stage leaves the fits nobody will wait for
         pool.shutdown(cancel_futures=True)

@@ -29,7 +29,6 @@ from memdev import config as config_io
 from memdev.config import Config
 from memdev.errors import MemdevError
 from memdev.features import preprocess
-from memdev.features.codes import Blocks
 from memdev.models.candidates import FIXED
 from memdev.models.memae import MemAEDetector
 from memdev.paths import Paths
@@ -61,7 +60,7 @@ class Trained:
 
 def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, Any]] | None = None,
                       trained: CVSummary | None = None, kept: dict[str, Trained] | None = None,
-                      fitted: dict | None = None, blocks: Blocks = ()):
+                      fitted: dict | None = None):
     """A plain ``objective(trial)``: the CV metric of the trial's configuration (the space:
     :func:`~memdev.tuning.searchspace.search_space`).
 
@@ -78,7 +77,6 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
     ``kept``: holds the best trial trained here (``"best"``) and the config's own (``"own"``), the two
     :func:`chosen` picks from (:class:`Trained`). Every trial records its nested CV per fold (``per_fold``).
     ``fitted``: those three's fold models and scores, if at hand (:func:`fitted_once`).
-    ``blocks``: X's one-hot categorical columns, as :func:`~memdev.training.finetune.cross_validate` takes them.
     """
     space = space or searchspace.search_space(config, y)
     cache = dict(fitted or {})
@@ -123,7 +121,7 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
             memaes, stacked = pretrain.fit_memaes(trial_config, X, y, folds)
             seconds = time.perf_counter() - started
             bar.advance(1, "MemAEs trained")
-            result = finetune.cross_validate(trial_config, X, y, folds, memaes, report, stacked, cache, blocks)
+            result = finetune.cross_validate(trial_config, X, y, folds, memaes, report, stacked, cache)
         summary, scores = finetune.summarise(trial_config, y, folds, result.oof)
         trial.set_user_attr("model", summary.model)
         trial.set_user_attr("per_fold", summary.per_fold)
@@ -162,8 +160,7 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
                  f"{config.metric} {on_disk.value:.4f}, untrained")
     # memdev's own bar, not Optuna's: the trial's bar nests inside it, and a log gets a line per trial
     with progress.stage("tune", trials, "trial") as bar:
-        objective = objective_factory(config, X, y, folds, space, on_disk, kept, fitted_once(config, paths, folds, on_disk),
-                                      finetune.categories(config, paths))
+        objective = objective_factory(config, X, y, folds, space, on_disk, kept, fitted_once(config, paths, folds, on_disk))
         study.optimize(objective, n_trials=trials, timeout=timeout,
                        callbacks=[lambda study, trial: bar.advance(1, trial_note(study, trial))])
     pick = finish(study, config, paths, own)
