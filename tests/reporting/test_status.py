@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import FAST, add_study, memdev
+from conftest import FAST, add_study, fast_config, memdev
 from memdev.paths import Paths
 from memdev.submission import ledger
 
@@ -32,15 +32,23 @@ def later(path) -> None:
     os.utime(path, (stamp, stamp))
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The demo competition, fetched and with a config that trains in seconds, not yet trained."""
-    paths = Paths("demo", tmp_path_factory.mktemp("status"))
+def fetched(root) -> Paths:
+    """The demo competition below ``root``, with a config that trains in seconds, not yet trained."""
+    paths = Paths("demo", root)
     assert memdev(paths.root, "data", "--comp", "demo").returncode == 0
     config = yaml.safe_load(paths.config.read_text())
     for key, value in FAST.items():
         config[key] = {**config[key], **value} if isinstance(value, dict) else value
     paths.config.write_text(yaml.safe_dump(config, sort_keys=False))
+    return paths
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo competition after `memdev train` (each test worker trains its own: no test relies on another's)."""
+    paths = fetched(tmp_path_factory.mktemp("status"))
+    result = memdev(paths.root, "train", "--comp", "demo")
+    assert result.returncode == 0, result.stderr
     return paths
 
 
@@ -50,8 +58,8 @@ def test_before_anything_it_says_to_bring_the_data_in(tmp_path):
     assert lines["next"] == "make data COMP=demo"
 
 
-def test_before_make_train_every_stage_is_not_run(demo):
-    lines = status(demo)
+def test_before_make_train_every_stage_is_not_run(tmp_path):
+    lines = status(fetched(tmp_path))
     assert re.fullmatch(r"train\.csv \d+\.\d MiB, test\.csv .*; regime full, metric f1, label submission",
                         lines["data"])
     assert lines["preprocess"] == lines["pretrain"] == lines["finetune"] == "not run"
@@ -62,8 +70,6 @@ def test_before_make_train_every_stage_is_not_run(demo):
 
 
 def test_after_make_train_every_stage_is_up_to_date_and_the_model_has_its_cv(demo):
-    result = memdev(demo.root, "train", "--comp", "demo")
-    assert result.returncode == 0, result.stderr
     lines = status(demo)
     assert lines["data"].startswith("train 1,257 rows (125 labeled anomalies), test 540 rows, 61 features; regime full")
     for stage in ("preprocess", "pretrain", "finetune"):
@@ -142,3 +148,19 @@ def test_with_a_few_labels_or_none_the_next_step_is_not_make_tune(tmp_path):
     submitted = pd.DataFrame({"time": [(datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat()]})
     assert next_step(paths, [], submitted, tunable=True).startswith("nothing to re-run; make tune COMP=toy")
     assert next_step(paths, [], submitted, tunable=False) == "nothing to re-run; make lb COMP=toy fetches scores"
+
+
+def test_make_tune_is_offered_only_where_a_trial_has_labeled_anomalies_to_count(tmp_path):
+    from memdev.evaluation.threshold import Threshold
+    from memdev.reporting.status import tunable
+    from memdev.training.summary import CVSummary
+
+    paths = Paths("toy", tmp_path)
+    assert tunable(paths, fast_config(regime="full")) and not tunable(paths, fast_config(regime="weak"))
+    paths.cv.parent.mkdir(parents=True)
+    trained = CVSummary(model="gbm", metric="f1", regime="full", value=0.9, threshold=Threshold("f1", 0.5, 0.1, "value"))
+    trained.save(paths)
+    assert tunable(paths, fast_config(regime="full"))
+    # fully labeled, but fewer than 2 anomalies: trained by the label-free rule, and `make tune` runs no trial
+    CVSummary(model="iforest", metric="f1", regime="full", value=None, threshold=Threshold("quantile", 0.5, 0.1, "rate")).save(paths)
+    assert not tunable(paths, fast_config(regime="full"))

@@ -67,11 +67,11 @@ def run(paths: Paths, storage_url: str | None = None) -> str:
     lines.append(row("data", data(paths, config)))
     lines += [row(s.name, f"{s.state:<11}{when(s.output)}  " + "; ".join(s.reasons)).rstrip() for s in train]
     lines += model(paths)
-    lines += study(paths, config, storage_url)
+    lines += study(paths, config, storage_url, tunable(paths, config))
     submitted = ledger.read(paths.ledger)
     submitted = submitted[submitted["competition"] == paths.slug].sort_values("time")
     lines += submissions(paths, submitted)
-    lines.append(row("next", next_step(paths, train, submitted, config.regime == "full")))
+    lines.append(row("next", next_step(paths, train, submitted, tunable(paths, config))))
     return "\n".join(lines)
 
 
@@ -163,7 +163,18 @@ def model(paths: Paths) -> list[str]:
     return lines
 
 
-def study(paths: Paths, config: Config, storage_url: str | None = None) -> list[str]:
+def tunable(paths: Paths, config: Config) -> bool:
+    """Whether ``make tune`` runs trials here: a fully labeled regime whose trained CV (if trained) counted at
+    least 2 labeled anomalies (the reasons :func:`memdev.tuning.tune.untunable` gives, read from ``cv.json``)."""
+    if config.regime != "full":
+        return False
+    try:
+        return not paths.cv.exists() or CVSummary.load(paths).labeled
+    except MemdevError:  # `make train` rewrites it; the model line says what is wrong
+        return True
+
+
+def study(paths: Paths, config: Config, storage_url: str | None = None, tunable: bool = True) -> list[str]:
     """The current study: trials by state, the best trial, and whether best_params.yaml holds it."""
     try:
         storage = studies.open_storage(paths, storage_url)
@@ -171,7 +182,8 @@ def study(paths: Paths, config: Config, storage_url: str | None = None) -> list[
     except MemdevError as exc:  # the rest of the screen still helps
         return [row("study", str(exc))]
     if not found:
-        return [row("study", f"none yet (make tune COMP={paths.slug})")]
+        return [row("study", f"none yet (make tune COMP={paths.slug})" if tunable else
+                    "none (make tune runs no trial with a few labeled anomalies or none)")]
     current = found[0]
     states = optuna.trial.TrialState
     counts = ", ".join(f"{n} {name}" for name, state in (("complete", states.COMPLETE), ("pruned", states.PRUNED),
