@@ -113,7 +113,7 @@ class Config:
     metric: str
     seed: int = 0
     folds: int = 5
-    # e.g. {"yes": 1, "no": 0}: only applied when the user asks for it
+    # a target of two other levels as 0/1, e.g. {"fraud": 1, "legit": 0}: `make data` writes it (the rarer level 1)
     label_map: dict[str, int] | None = None
     # "auto": the gradient-boosted candidates (gbm, stack, blend) compete on CV
     stacking: str = "auto"

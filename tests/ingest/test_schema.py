@@ -57,6 +57,35 @@ def test_weak_means_at_most_fifty_labeled_anomalies(competition):
     assert schema.detect(competition(*frames_with_target([1] * 51 + [0] * 149))).regime == "full"
 
 
+def test_a_target_of_two_words_gets_a_label_map_with_the_rarer_word_the_anomaly(competition):
+    train, test, sample = frames_with_target(["fraud"] * 60 + ["legit"] * 140)
+    config = schema.detect(competition(train, test, sample.assign(target="legit")))
+    assert config.label_map == {"fraud": 1, "legit": 0}
+    assert (config.regime, config.submission, config.metric) == ("full", "label", "f1")  # words to write back
+    assert schema.detect(competition(train, test, sample.assign(target=0.5))).submission == "score"
+
+
+@pytest.mark.parametrize("values, expected", [
+    (["no", "yes", "no", "no"], {"yes": 1, "no": 0}),
+    ([1, -1, 1, 1], {"-1": 1, "1": 0}),  # scikit-learn's outlier labels
+    ([True, False, False], {"True": 1, "False": 0}),
+    ([0, 1, 0, 0], None),  # 0/1 already
+    (["no", "yes", "no", "yes"], None),  # equally common: no rarer class to call the anomaly
+    (["no", "yes", "maybe", "no"], None),  # not two levels
+    ([0.2, 0.9, 0.2], None),  # fractions are no labels
+])
+def test_label_levels_call_the_rarer_of_two_levels_one(values, expected):
+    assert schema.label_levels(pd.Series(values)) == expected
+
+
+def test_labels_go_back_to_the_targets_words_only_where_the_sample_is_written_in_them():
+    config = fast_config(label_map={"fraud": 1, "legit": 0})
+    assert schema.label_words(config, pd.Series(["legit", "legit"])) == {1: "fraud", 0: "legit"}
+    assert schema.label_words(config, pd.Series([0, 0])) is None  # the sample asks for 0/1
+    assert schema.label_words(fast_config(label_map={"-1": 1, "1": 0}), pd.Series([1])) == {1: -1, 0: 1}
+    assert schema.label_words(fast_config(), pd.Series([0])) is None
+
+
 def test_a_sample_with_one_column_is_refused(competition):
     train, test, sample = labeled_frames()
     with pytest.raises(MemdevError, match="sample_submission.csv: needs two columns"):
@@ -110,14 +139,10 @@ def test_without_labels_the_target_is_all_zero_whatever_the_column_holds():
     assert y.tolist() == [0, 0]
 
 
-def test_a_yes_no_competition_is_detected_as_labeled_so_preprocess_asks_for_a_label_map(competition):
+def test_a_yes_no_competition_is_detected_as_labeled_with_a_label_map(competition):
     """Detection must not silently drop word labels by calling the competition unsupervised."""
     values = np.where(np.arange(300) % 5 == 0, "yes", "no")  # 60 anomalies
     paths = competition(*frames_with_target(values))
     config = schema.detect(paths)
-    assert config.labeled and config.regime == "full"
-    train = pd.read_csv(paths.train_csv)
-    with pytest.raises(MemdevError, match="label_map: \\{'yes': 1, 'no': 0\\}"):
-        schema.target_vector(train, config, paths.train_csv)
-    config.label_map = {"yes": 1, "no": 0}
-    assert schema.target_vector(train, config, paths.train_csv).sum() == 60
+    assert config.labeled and config.regime == "full" and config.label_map == {"yes": 1, "no": 0}
+    assert schema.target_vector(pd.read_csv(paths.train_csv), config, paths.train_csv).sum() == 60

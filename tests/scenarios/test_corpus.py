@@ -154,6 +154,12 @@ def categorical(*columns: str):
     return check
 
 
+def label_map(expected: dict):
+    def check(paths, plain):
+        assert yaml.safe_load(paths.config.read_text())["label_map"] == expected
+    return check
+
+
 def unlabeled(paths, plain):
     config = yaml.safe_load(paths.config.read_text())
     assert (config["regime"], config["target_column"]) == ("unsupervised", "target")
@@ -217,15 +223,21 @@ CASES = {
     "duplicated train ids": (files(train=TRAIN.assign(id=7)), {}, runs(same_as_plain)),  # never features, never submitted
     # targets
     "target of strings": (files(train=target(np.where(TRAIN["target"] == 1, "yes", "no"))), {},
-                          refused("preprocess", "train.csv: target column 'target' must hold 0/1; found no, yes (first at row 2)",
-                                  "label_map: {'yes': 1, 'no': 0}")),
+                          runs(same_as_plain, label_map({"yes": 1, "no": 0}))),
+    "target of two equally common strings": (files(train=target(np.where(np.arange(60) % 2, "yes", "no"))), {},
+                                             refused("preprocess", "train.csv: target column 'target' must hold 0/1; "
+                                                     "found no, yes (first at row 2)", "label_map: {'yes': 1, 'no': 0}")),
+    "target of three strings": (files(train=target(np.array(["no", "yes", "maybe"])[np.arange(60) % 3])), {},
+                                refused("preprocess", "must hold 0/1; found maybe, no, yes")),
     "target of strings with a label_map": (files(train=target(np.where(TRAIN["target"] == 1, "yes", "no"))),
                                            {"label_map": {"yes": 1, "no": 0}}, runs(same_as_plain)),
     "target of floats 0.0/1.0": (files(train=target(TRAIN["target"].astype(float))), {}, runs(same_as_plain)),
     "target of probabilities": (files(train=target(np.where(TRAIN["target"] == 1, 0.9, 0.2))), {},
                                 refused("preprocess", "target column 'target' must hold 0/1; found 0.2, 0.9")),
     "target in {-1, 1}": (files(train=target(np.where(TRAIN["target"] == 1, 1, -1))), {},
-                          refused("preprocess", "must hold 0/1; found -1 (first at row 3)", "label_map: {'1': 1, '-1': 0}")),
+                          runs(same_as_plain, label_map({"1": 1, "-1": 0}))),
+    "target in {-1, 1}, anomalies -1": (files(train=target(np.where(TRAIN["target"] == 1, -1, 1))), {},
+                                        runs(same_as_plain, label_map({"-1": 1, "1": 0}))),
     "target all zero": (files(train=target(0)), {}, runs(unlabeled)),
     "target all one": (files(train=target(1)), {},
                        refused("preprocess", "every row of target column 'target' is 1; there are no normal rows")),

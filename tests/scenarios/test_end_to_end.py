@@ -220,6 +220,27 @@ def test_make_train_tune_submit_without_labels_in_contaminated_training_rows(tmp
     assert "f1" in out
 
 
+def test_make_data_train_submit_on_a_competition_whose_target_and_sample_are_words(tmp_path):
+    """fraud/legit instead of 1/0: `make data` maps the rarer word to the anomaly and says so, and the
+    submission is written in the sample's words, which `memdev score` reads against a solution in words."""
+    project = make_project(tmp_path / "project")
+    memdev(project, "synth", "--comp", "words", "--rows", "1500", "--columns", "6", "--categorical", "1", "--rate", "0.08")
+    raw, word = project / "data" / "words" / "raw", {0: "legit", 1: "fraud"}
+    target = pd.read_csv(raw / "sample_submission.csv").columns[1]
+    for name in ("train.csv", "sample_submission.csv", "../words.solution.csv"):
+        table = pd.read_csv(raw / name)
+        table[target] = table[target].map(word)
+        table.to_csv(raw / name, index=False)
+    (project / "data" / "words" / "config.yaml").unlink()  # detected again, from the words
+    result = make(project, "data", COMP="words")
+    assert "label_map {'fraud': 1, 'legit': 0} (the rarer level is the anomaly), submission label" in result.stdout
+    edit_config(project / "data" / "words" / "config.yaml", FAST_PRACTICE)
+    path = project / last_line(make(project, "train", "submit", COMP="words"))
+    called = pd.read_csv(path)[target]
+    assert set(called) == {"fraud", "legit"} and (called == "fraud").mean() < 0.5
+    assert re.search(r"^Public\s+f1 = 0\.[1-9]\d{3}: ", check_score(project, path, raw.parent / "words.solution.csv"), re.M)
+
+
 def test_tuned_parameters_flow_into_make_train_and_the_ledger(demo_project):
     """best_params.yaml, as `make tune` writes it, changes what `make train` trains: pretrain and finetune run
     again, and their stamps, the ledger's config hash and its trial name the tuned config."""

@@ -107,3 +107,13 @@ def test_memdev_score_calls_a_model_that_beats_chance_on_f1_useful_though_accura
     line = next(line for line in result.stdout.splitlines() if line.startswith("Public"))
     assert "f1 = 0.6000: beats chance on f1: 0.600 vs 0.020 for calling every row anomalous" in line
     assert "accuracy 0.988 vs 0.990 for calling every row normal" in line and "NO BETTER" not in line
+
+
+def test_a_solution_in_words_scores_submissions_in_the_same_words_or_in_scores(tmp_path):
+    truth = ["fraud" if i % 5 == 0 else "legit" for i in range(10)]
+    solution = write(tmp_path, "solution.csv", range(10), truth)
+    assert leaderboard.score(write(tmp_path, "words.csv", range(10), truth), solution)["Public"]["score"] == 1.0
+    scores = [float(word == "fraud") for word in truth]
+    assert leaderboard.score(write(tmp_path, "scores.csv", range(10), scores), solution)["Public"]["score"] == 1.0
+    with pytest.raises(MemdevError, match="value 'maybe' is neither a number nor one of the solution's labels"):
+        leaderboard.score(write(tmp_path, "bad.csv", range(10), ["maybe"] * 10), solution)

@@ -46,6 +46,13 @@ def test_diff_counts_changed_labels(tmp_path):
     assert ledger.diff(a, b).startswith("1 of 4 ids changed label (25.00%): 1 became 1, 0 became 0")
 
 
+def test_diff_counts_changed_labels_written_in_the_targets_words(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    pd.DataFrame({"id": [1, 2, 3, 4, 5], "y": ["legit", "fraud", "legit", "legit", "legit"]}).to_csv(a, index=False)
+    pd.DataFrame({"id": [1, 2, 3, 4, 5], "y": ["fraud", "fraud", "legit", "legit", "legit"]}).to_csv(b, index=False)
+    assert ledger.diff(a, b).startswith("1 of 5 ids changed label (20.00%): 1 became 1, 0 became 0")
+
+
 def test_diff_of_scores_is_a_rank_correlation(tmp_path):
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     pd.DataFrame({"id": range(10), "y": [i / 10 for i in range(10)]}).to_csv(a, index=False)

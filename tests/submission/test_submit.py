@@ -72,6 +72,14 @@ def test_text_values_are_a_clear_error_not_a_crash(sample):
         submit.validate(frame(["7", "3", "5", "9"], ["yes", "no", "no", "no"]), sample, LABEL)
 
 
+def test_a_label_submission_in_the_targets_words_holds_only_those_words():
+    words = pd.DataFrame({"id": ["7", "3"], "target": ["legit", "legit"]})
+    config = fast_config(label_map={"fraud": 1, "legit": 0})
+    submit.validate(frame(["7", "3"], ["fraud", "legit"]), words, config)
+    with pytest.raises(MemdevError, match="only \\['fraud', 'legit'\\]"):
+        submit.validate(frame(["7", "3"], [1, 0]), words, config)
+
+
 def test_submitting_without_features_or_models_says_what_to_run_first(tmp_path):
     from memdev.paths import Paths
 

@@ -33,7 +33,8 @@ def detect(paths: Paths) -> Config:
     header(paths.test_file)  # an empty or missing test table is named now, not after training
     values = pd.to_numeric(sample[target], errors="coerce")
     integer = values.notna().all() and bool((values == values.round()).all())
-    submission = "label" if integer else "score"
+    label_map = label_levels(train[target]) if target in train.columns else None
+    submission = "label" if integer or (label_map and worded(sample[target], label_map)) else "score"
     if target in train.columns:
         labels = train[target].dropna().astype(str).str.strip()
         numbers = pd.to_numeric(labels, errors="coerce")
@@ -41,8 +42,8 @@ def detect(paths: Paths) -> Config:
             positives = int((numbers == 1).sum())
         else:
             # labels such as yes/no or -1/1 are still labels: count the rarer
-            # level, so preprocess names the values and suggests a label_map
-            # instead of the labels being silently dropped as "unsupervised"
+            # level (the one label_map calls 1; with more levels, preprocess names
+            # them) instead of the labels being silently dropped as "unsupervised"
             counts = labels.value_counts()
             positives = int(counts.iloc[-1]) if len(counts) > 1 else 0
         if positives == 0:
@@ -61,7 +62,42 @@ def detect(paths: Paths) -> Config:
         submission=submission,
         regime=regime,
         metric=metric,
+        label_map=label_map,
     )
+
+
+def label_levels(target: pd.Series) -> dict[str, int] | None:
+    """A target written as two levels other than 0 and 1 (yes/no, fraud/legit, -1/1) as 0/1: the rarer level 1.
+
+    An anomaly is the rarer class. None where the target is 0/1 already, has
+    another number of levels, two equally common ones, or fractions, which are
+    no labels (preprocess then names the values and asks for a ``label_map``).
+    """
+    levels = target.dropna().astype(str).str.strip()
+    numbers = pd.to_numeric(levels, errors="coerce")
+    if numbers.isin([0, 1]).all() or (numbers.notna().all() and not (numbers == numbers.round()).all()):
+        return None
+    counts = levels.value_counts()
+    if len(counts) != 2 or counts.iloc[0] == counts.iloc[1]:
+        return None
+    return {str(counts.index[1]): 1, str(counts.index[0]): 0}
+
+
+def worded(placeholders: pd.Series, label_map: dict) -> bool:
+    """Whether the sample submission's target values are the target's own levels (fraud/legit), not 0/1."""
+    return bool(placeholders.astype(str).str.strip().isin(list(map(str, label_map))).all())
+
+
+def label_words(config: Config, placeholders: pd.Series) -> dict[int, object] | None:
+    """0/1 back to the target's own levels where the sample submission's ``placeholders`` are written so
+    (numbers where the levels are integers, as -1/1); None: the submission holds 0/1."""
+    if not config.label_map or not worded(placeholders, config.label_map):
+        return None
+    levels = {value: str(level) for level, value in config.label_map.items()}
+    numbers = pd.to_numeric(pd.Series(list(levels.values())), errors="coerce")
+    if numbers.notna().all() and bool((numbers == numbers.round()).all()):
+        return {value: int(float(level)) for value, level in levels.items()}
+    return levels
 
 
 def target_vector(train: pd.DataFrame, config: Config, path) -> np.ndarray:

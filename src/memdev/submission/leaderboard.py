@@ -14,6 +14,7 @@ import pandas as pd
 
 from memdev.errors import MemdevError
 from memdev.evaluation import metrics
+from memdev.ingest import schema
 from memdev.ingest.tables import read_csv
 
 
@@ -30,8 +31,7 @@ def score(submission: Path, solution: Path, metric: str | None = None) -> dict[s
     if merged[target].isna().any():
         missing = merged.loc[merged[target].isna(), id_column].iloc[0]
         raise MemdevError(f"{submission}: no prediction for id {missing!r}")
-    truth = merged["__truth"].to_numpy(dtype=int)
-    values = merged[target].to_numpy(dtype=float)
+    truth, values = as_zero_one(merged["__truth"], merged[target], submission)
     is_label = bool(np.isin(values, [0, 1]).all())
     metric = metric or ("f1" if is_label else "average_precision")
     usage = merged["Usage"] if "Usage" in merged.columns else pd.Series("Public", index=merged.index)
@@ -44,6 +44,24 @@ def score(submission: Path, solution: Path, metric: str | None = None) -> dict[s
             out[half] = result
     out["metric"] = metric
     return out
+
+
+def as_zero_one(truth: pd.Series, values: pd.Series, submission: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The solution's labels as 0/1 and the submission's values as numbers; a target of two other levels
+    (fraud/legit, -1/1) is mapped on both sides as ``make data`` maps it (:func:`~memdev.ingest.schema.label_levels`)."""
+    levels = schema.label_levels(truth)
+    numbers = pd.to_numeric(values, errors="coerce")
+    if levels is None:
+        labels = truth.to_numpy(dtype=int)
+    else:
+        labels = truth.astype(str).str.strip().map(levels).to_numpy(dtype=int)
+        words = values.astype(str).str.strip()
+        if words.isin(list(levels)).all():
+            return labels, words.map(levels).to_numpy(dtype=float)
+    if numbers.isna().any():
+        raise MemdevError(f"{submission}: value {values[numbers.isna()].iloc[0]!r} is neither a number nor one of "
+                          f"the solution's labels {sorted(levels or [0, 1])}")
+    return labels, numbers.to_numpy(dtype=float)
 
 
 def show(results: dict) -> str:

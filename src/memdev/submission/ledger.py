@@ -16,7 +16,7 @@ from scipy.stats import spearmanr
 
 from memdev import atomic
 from memdev.errors import MemdevError
-from memdev.ingest import kaggle_cli
+from memdev.ingest import kaggle_cli, schema
 from memdev.ingest.tables import read_csv
 from memdev.paths import Paths
 from memdev.submission import leaderboard
@@ -86,7 +86,11 @@ def diff(a: Path, b: Path) -> str:
     if len(merged) != len(left) or len(merged) != len(right):
         raise MemdevError(f"{a} and {b} do not have the same ids")
     target = left.columns[1]
-    x, y = merged[f"{target}_a"].to_numpy(float), merged[f"{target}_b"].to_numpy(float)
+    x, y = merged[f"{target}_a"], merged[f"{target}_b"]
+    levels = schema.label_levels(pd.concat([x, y]))  # labels written as the target's own levels (fraud/legit)
+    if levels:
+        x, y = (side.astype(str).str.strip().map(levels) for side in (x, y))
+    x, y = x.to_numpy(float), y.to_numpy(float)
     if np.isin(x, [0, 1]).all() and np.isin(y, [0, 1]).all():
         changed = int((x != y).sum())
         return (

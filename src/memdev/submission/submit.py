@@ -19,7 +19,7 @@ from memdev import config as config_io
 from memdev.config import Config
 from memdev.errors import MemdevError
 from memdev.features import preprocess
-from memdev.ingest import kaggle_cli
+from memdev.ingest import kaggle_cli, schema
 from memdev.ingest.tables import read_table
 from memdev.models.ranks import rank_mix
 from memdev.paths import Paths
@@ -49,26 +49,34 @@ def build(config: Config, paths: Paths, values: np.ndarray) -> pd.DataFrame:
     """The submission frame in the sample's column and row order.
 
     ``values`` are in test.csv's row order: 0/1 labels for a ``label``
-    competition, scores (higher = more anomalous) for a ``score`` one.
+    competition (written as the target's own levels where a ``label_map``
+    names them), scores (higher = more anomalous) for a ``score`` one.
     """
     sample = read_table(paths.sample_file, config.id_column)
     ids = preprocess.load_test_ids(paths, config)
     target = sample.columns[1]
-    values = np.asarray(values).astype(int if config.submission == "label" else float)
-    by_id = pd.Series(values, index=ids.to_numpy())
+    by_id = pd.Series(np.asarray(values).astype(int if config.submission == "label" else float), index=ids.to_numpy())
+    words = schema.label_words(config, sample[target]) if config.submission == "label" else None
+    if words:
+        by_id = by_id.map(words)
     frame = pd.DataFrame({config.id_column: sample[config.id_column], target: by_id.loc[sample[config.id_column]].to_numpy()})
     validate(frame, sample, config)
     return frame
 
 
 def validate(frame: pd.DataFrame, sample: pd.DataFrame, config: Config) -> None:
-    """Kaggle's format rules: same columns, every id once, finite values, 0/1 for labels."""
+    """Kaggle's format rules: same columns, every id once, finite values, 0/1 (or the target's levels) for labels."""
     if list(frame.columns) != list(sample.columns[:2]):
         raise MemdevError(f"submission columns {list(frame.columns)} differ from the sample's {list(sample.columns[:2])}")
     ids = frame.iloc[:, 0]
     if ids.duplicated().any() or set(ids) != set(sample.iloc[:, 0]) or len(ids) != len(sample):
         raise MemdevError("submission ids are not exactly the sample's ids, each once")
     values = frame.iloc[:, 1]
+    words = schema.label_words(config, sample.iloc[:, 1]) if config.submission == "label" else None
+    if words:
+        if not values.isin(list(words.values())).all():
+            raise MemdevError(f"a label submission must hold only {sorted(map(str, words.values()))}")
+        return
     numbers = pd.to_numeric(values, errors="coerce")
     text = values[numbers.isna() & values.notna()]
     if len(text):
