@@ -61,27 +61,30 @@ def build_transformer(numeric: list[str], categorical: list[str]) -> Pipeline:
 
 
 def feature_columns(train: pd.DataFrame, test: pd.DataFrame, config: Config, paths: Paths) -> tuple[list[str], list[str]]:
-    """Split the shared columns into numeric and categorical, checking both files agree."""
+    """Split the columns both tables hold into numeric and categorical, checking both files agree.
+
+    A column of one table only (a train column the test rows cannot supply, as
+    Kaggle's train tables often have) or entirely empty in either is left out,
+    and the stage says which.
+    """
     # the group column may encode the label (the demo's digit): reports only, never a feature
     drop = {config.id_column, config.target_column, config.group_column}
-    train_cols = [c for c in train.columns if c not in drop]
-    test_cols = [c for c in test.columns if c not in drop]
-    in_train, in_test = set(train_cols), set(test_cols)
-    missing = [c for c in train_cols if c not in in_test]
-    extra = [c for c in test_cols if c not in in_train]
     train_path, test_path = paths.train_file, paths.test_file
-    if missing:
-        raise MemdevError(f"{test_path}: column {missing[0]!r} of {train_path.name} is missing from {test_path.name}")
-    if extra:
-        raise MemdevError(f"{test_path}: column {extra[0]!r} is not in {train_path.name}")
-    if not train_cols:
-        raise MemdevError(f"{train_path}: no feature columns besides id and target")
+    in_test = set(test.columns) - drop
+    train_cols = [c for c in train.columns if c not in drop and c in in_test]
+    left_out = {f"only in {train_path.name}": [c for c in train.columns if c not in drop and c not in in_test],
+                f"only in {test_path.name}": [c for c in test.columns if c not in drop and c not in set(train.columns)]}
     # column-wise checks run on whole frames: a competition may have 10,000 columns
     for frame, path in ((train, train_path), (test, test_path)):
         empty = frame[train_cols].isna().all() & (len(frame) > 0)
-        if empty.any():
-            raise MemdevError(f"{path}: column {empty.idxmax()!r} is entirely empty; "
-                              f"remove it from {train_path.name} and {test_path.name}")
+        left_out[f"entirely empty in {path.name}"] = list(empty.index[empty])
+        train_cols = [c for c in train_cols if not empty[c]]
+    for why, columns in left_out.items():
+        if columns:
+            log.info(f"preprocess: left out {len(columns)} column{'s' * (len(columns) > 1)} {why}: "
+                     + ", ".join(map(repr, columns[:10])) + (", ..." if len(columns) > 10 else ""))
+    if not train_cols:
+        raise MemdevError(f"{train_path}: no feature columns besides id and target that {test_path.name} holds too")
     types = train.dtypes
     numeric = [c for c in train_cols if _is_number(types[c])]
     categorical = [c for c in train_cols if not _is_number(types[c])]
