@@ -70,10 +70,11 @@ def feature_columns(train: pd.DataFrame, test: pd.DataFrame, config: Config, pat
     # the group column may encode the label (the demo's digit): reports only, never a feature
     drop = {config.id_column, config.target_column, config.group_column}
     train_path, test_path = paths.train_file, paths.test_file
-    in_test = set(test.columns) - drop
-    train_cols = [c for c in train.columns if c not in drop and c in in_test]
-    left_out = {f"only in {train_path.name}": [c for c in train.columns if c not in drop and c not in in_test],
-                f"only in {test_path.name}": [c for c in test.columns if c not in drop and c not in set(train.columns)]}
+    in_train, in_test = set(train.columns) - drop, set(test.columns) - drop
+    train_only, test_only = in_train - in_test, in_test - in_train
+    train_cols = [c for c in train.columns if c in in_train and c not in train_only]
+    left_out = {f"only in {train_path.name}": [c for c in train.columns if c in train_only],
+                f"only in {test_path.name}": [c for c in test.columns if c in test_only]}
     # column-wise checks run on whole frames: a competition may have 10,000 columns
     for frame, path in ((train, train_path), (test, test_path)):
         empty = frame[train_cols].isna().all() & (len(frame) > 0)

@@ -67,11 +67,12 @@ def run(paths: Paths, storage_url: str | None = None) -> str:
     lines.append(row("data", data(paths, config)))
     lines += [row(s.name, f"{s.state:<11}{when(s.output)}  " + "; ".join(s.reasons)).rstrip() for s in train]
     lines += model(paths)
-    lines += study(paths, config, storage_url, tunable(paths, config))
+    tuning = tunable(paths, config)
+    lines += study(paths, config, storage_url, tuning)
     submitted = ledger.read(paths.ledger)
     submitted = submitted[submitted["competition"] == paths.slug].sort_values("time")
     lines += submissions(paths, submitted)
-    lines.append(row("next", next_step(paths, train, submitted, tunable(paths, config))))
+    lines.append(row("next", next_step(paths, train, submitted, tuning)))
     return "\n".join(lines)
 
 
@@ -174,15 +175,16 @@ def tunable(paths: Paths, config: Config) -> bool:
         return True
 
 
-def study(paths: Paths, config: Config, storage_url: str | None = None, tunable: bool = True) -> list[str]:
-    """The current study: trials by state, the best trial, and whether best_params.yaml holds it."""
+def study(paths: Paths, config: Config, storage_url: str | None = None, tuning: bool = True) -> list[str]:
+    """The current study: trials by state, the best trial, and whether best_params.yaml holds it (``tuning``:
+    whether ``make tune`` would run trials here)."""
     try:
         storage = studies.open_storage(paths, storage_url)
         found = studies.find(paths, storage) if storage is not None else []
     except MemdevError as exc:  # the rest of the screen still helps
         return [row("study", str(exc))]
     if not found:
-        return [row("study", f"none yet (make tune COMP={paths.slug})" if tunable else
+        return [row("study", f"none yet (make tune COMP={paths.slug})" if tuning else
                     "none (make tune runs no trial with a few labeled anomalies or none)")]
     current = found[0]
     states = optuna.trial.TrialState
