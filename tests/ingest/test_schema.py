@@ -123,7 +123,13 @@ def test_a_value_the_label_map_does_not_name_is_an_error_naming_value_and_row():
         target_of(["no", "yes", "maybe"], label_map={"yes": 1, "no": 0})
 
 
-@pytest.mark.parametrize("values, bad, row", [([0, 1, 2, 0], "2", 4), ([-1, 1, 1, -1], "-1", 2), ([0, 1, None, 0], "empty", 4)])
+def test_a_row_without_a_label_is_an_unlabeled_row(caplog):
+    assert target_of([0, 1, None, 0]).tolist() == [0, 1, 0, 0]
+    assert target_of(["no", None, "yes"], label_map={"yes": 1, "no": 0}).tolist() == [0, 0, 1]
+    assert "1 rows of train.csv have no 'target': taken as unlabeled (0)" in caplog.text
+
+
+@pytest.mark.parametrize("values, bad, row", [([0, 1, 2, 0], "2", 4), ([-1, 1, 1, -1], "-1", 2), ([0, 1, None, 7], "7.0", 5)])
 def test_values_other_than_zero_and_one_are_named_in_the_error(values, bad, row):
     with pytest.raises(MemdevError, match=f"must hold 0/1; found {bad} \\(first at row {row}\\)"):
         target_of(values)

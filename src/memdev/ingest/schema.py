@@ -6,6 +6,9 @@ id, second target), as on Kaggle. Each table may be CSV or Parquet.
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -13,6 +16,8 @@ from memdev.config import Config
 from memdev.errors import MemdevError
 from memdev.ingest.tables import header, read_table
 from memdev.paths import Paths
+
+log = logging.getLogger(__name__)
 
 # A target column with at most this many positives is "a few labeled
 # anomalies" (the DevNet protocol), not a fully labeled competition.
@@ -101,26 +106,32 @@ def label_words(config: Config, placeholders: pd.Series) -> dict[int, object] | 
 
 
 def target_vector(train: pd.DataFrame, config: Config, path) -> np.ndarray:
-    """The 0/1 target of the training rows, or an error naming the bad values."""
+    """The 0/1 target of the training rows, or an error naming the bad values.
+
+    A row with no label (an empty cell) is an unlabeled row, 0, as the weak
+    regime's unlabeled rows are; the stage says how many.
+    """
     column = config.target_column
     if not config.labeled:
         return np.zeros(len(train), dtype=np.int8)
     if column not in train.columns:
         raise MemdevError(f"{path}: target column {column!r} (named in the config) is missing")
     raw = train[column]
+    if raw.isna().any():
+        log.info(f"preprocess: {int(raw.isna().sum()):,} rows of {Path(path).name} have no {column!r}: taken as unlabeled (0)")
     if config.label_map:
         mapped = raw.astype(str).str.strip().map({str(k): v for k, v in config.label_map.items()})
-        unmapped = raw[mapped.isna()]
+        unmapped = raw[mapped.isna() & raw.notna()]
         if len(unmapped):
             raise MemdevError(
                 f"{path}: column {column!r} has value {unmapped.iloc[0]!r} (row {unmapped.index[0] + 2}) "
                 f"that label_map does not name"
             )
-        return mapped.to_numpy(dtype=np.int8)
+        return mapped.fillna(0).to_numpy(dtype=np.int8)
     numeric = pd.to_numeric(raw, errors="coerce")
-    bad = raw[~numeric.isin([0, 1])]
+    bad = raw[~numeric.isin([0, 1]) & raw.notna()]
     if len(bad):
-        values = sorted(map(str, bad.dropna().unique()))[:5] or ["empty"]
+        values = sorted(map(str, bad.unique()))[:5]
         hint = ""
         if raw.nunique() == 2:
             levels = sorted(map(str, raw.dropna().unique()))
@@ -132,7 +143,7 @@ def target_vector(train: pd.DataFrame, config: Config, path) -> np.ndarray:
             f"{path}: target column {column!r} must hold 0/1; found {', '.join(values)} "
             f"(first at row {bad.index[0] + 2}){hint}"
         )
-    y = numeric.to_numpy(dtype=np.int8)
+    y = numeric.fillna(0).to_numpy(dtype=np.int8)
     if y.all():
         raise MemdevError(f"{path}: every row of target column {column!r} is 1; there are no normal rows to learn from")
     return y
