@@ -3,6 +3,7 @@ and the awkward-but-valid files real competitions ship all work."""
 
 import dataclasses
 import json
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -131,6 +132,16 @@ def test_columns_of_one_table_only_or_entirely_empty_are_left_out_and_named(comp
     assert said == ["preprocess: left out 1 column only in train.csv: 'outcome_code'",
                     "preprocess: left out 1 column only in test.csv: 'batch'",
                     "preprocess: left out 1 column entirely empty in train.csv: 'x2'"]
+
+
+def test_a_categorical_column_with_more_levels_than_one_hot_keeps_also_gets_how_common_each_level_is(competition):
+    train, test, sample = labeled_frames()
+    train = train.assign(merchant=["m0"] * 10 + [f"m{i}" for i in range(1, preprocess.MAX_LEVELS + 1)])  # 51 levels
+    paths = competition(train, test.assign(merchant="m0"), sample)
+    x_train, x_test, _ = run(paths)
+    names = list(pickle.loads(paths.transformer.read_bytes()).get_feature_names_out())
+    assert names[-1] == "merchant_frequency" and x_train.shape[1] == len(names)
+    assert (x_train[10:, -1] == 0).all() and (x_test[:, -1] == x_train[0, -1]).all() and x_train[0, -1] > 0
 
 
 def test_a_category_seen_only_in_test_is_tolerated(competition):

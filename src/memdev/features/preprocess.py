@@ -3,8 +3,9 @@
 A scikit-learn ``ColumnTransformer`` fitted on the train table only: numbers are
 imputed (with missing-indicators), scaled robustly and squashed with arcsinh
 so heavy tails do not dominate a squared error; categories are imputed and
-one-hot encoded with rare levels grouped and unseen levels tolerated;
-constant outputs are dropped.
+one-hot encoded (at most :data:`MAX_LEVELS` columns each: rare levels grouped,
+unseen levels tolerated; a column with more levels also keeps how common each
+row's level is, :mod:`memdev.features.frequency`); constant outputs are dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, RobustScal
 from memdev import atomic, manifest
 from memdev.config import Config
 from memdev.errors import MemdevError
+from memdev.features.frequency import LevelFrequency
 from memdev.ingest import schema, tables
 from memdev.paths import Paths
 
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 # A text column whose values are at least this share numbers is a numeric
 # column with a few broken cells, not a categorical one.
 NUMERIC_SHARE = 0.9
+# One-hot columns per categorical column at most; a column with more levels also gets how common each is
+MAX_LEVELS = 50
 # Bytes of data per streamed chunk of a large file (about 70,000 rows of 50 columns of CSV).
 CHUNK_BYTES = 32 << 20
 # The config keys this stage reads: features made under other values of them are stale.
@@ -49,12 +53,13 @@ def build_transformer(numeric: list[str], categorical: list[str]) -> Pipeline:
     categories = Pipeline([
         ("impute", SimpleImputer(strategy="constant", fill_value="missing")),
         ("onehot", OneHotEncoder(
-            handle_unknown="infrequent_if_exist", min_frequency=10, max_categories=50,
+            handle_unknown="infrequent_if_exist", min_frequency=10, max_categories=MAX_LEVELS,
             sparse_output=False, dtype=np.float32,
         )),
     ])
     columns = ColumnTransformer(
-        [("numeric", numbers, numeric), ("categorical", categories, categorical)],
+        [("numeric", numbers, numeric), ("categorical", categories, categorical),
+         ("frequency", LevelFrequency(levels=MAX_LEVELS), categorical)],
         verbose_feature_names_out=False,
     )
     return Pipeline([("columns", columns), ("drop_constant", VarianceThreshold())])
