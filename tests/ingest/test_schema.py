@@ -72,18 +72,29 @@ def test_a_target_of_two_words_gets_a_label_map_with_the_rarer_word_the_anomaly(
     ([0, 1, 0, 0], None),  # 0/1 already
     (["no", "yes", "no", "yes"], None),  # equally common: no rarer class to call the anomaly
     (["no", "yes", "maybe", "no"], None),  # not two levels
+    (["fraud", None, None, "fraud", None], {"fraud": 1}),  # the anomalies marked, the other rows left empty
+    (["fraud", "fraud"], None),  # one level and nothing else: no normal row
     ([0.2, 0.9, 0.2], None),  # fractions are no labels
 ])
 def test_label_levels_call_the_rarer_of_two_levels_one(values, expected):
     assert schema.label_levels(pd.Series(values)) == expected
 
 
+def test_a_target_marking_only_the_anomalies_is_a_labeled_one_with_the_other_rows_unlabeled(competition):
+    values = np.where(np.arange(300) < 30, "fraud", None)  # 30 marked, 270 left empty
+    paths = competition(*frames_with_target(values))
+    config = schema.detect(paths)
+    assert (config.regime, config.label_map) == ("weak", {"fraud": 1})
+    assert schema.target_vector(pd.read_csv(paths.train_csv), config, paths.train_csv).sum() == 30
+
+
 def test_labels_go_back_to_the_targets_words_only_where_the_sample_is_written_in_them():
-    config = fast_config(label_map={"fraud": 1, "legit": 0})
-    assert schema.label_words(config, pd.Series(["legit", "legit"])) == {1: "fraud", 0: "legit"}
-    assert schema.label_words(config, pd.Series([0, 0])) is None  # the sample asks for 0/1
-    assert schema.label_words(fast_config(label_map={"-1": 1, "1": 0}), pd.Series([1])) == {1: -1, 0: 1}
-    assert schema.label_words(fast_config(), pd.Series([0])) is None
+    words = {"fraud": 1, "legit": 0}
+    assert schema.label_words(words, pd.Series(["legit", "legit"])) == {1: "fraud", 0: "legit"}
+    assert schema.label_words(words, pd.Series([0, 0])) is None  # the sample asks for 0/1
+    assert schema.label_words({"-1": 1, "1": 0}, pd.Series([1])) == {1: -1, 0: 1}
+    assert schema.label_words(None, pd.Series([0])) is None
+    assert schema.label_words({"fraud": 1}, pd.Series(["fraud"])) is None  # no word for a normal row
 
 
 def test_a_sample_with_one_column_is_refused(competition):

@@ -57,7 +57,8 @@ def fetch(paths: Paths, zip_path: str | None = None) -> None:
     if paths.slug == "demo" and "digit" in header(paths.train_file):
         config.group_column = "digit"  # the per-class report of the founding study; never a feature
     config_io.save(config, paths.config)
-    words = f", label_map {config.label_map} (the rarer level is the anomaly)" if config.label_map else ""
+    why = "the rarer level is the anomaly" if len(config.label_map or {}) > 1 else "the empty cells are unlabeled rows"
+    words = f", label_map {config.label_map} ({why})" if config.label_map else ""
     log.info(
         f"{paths.config}: id {config.id_column!r}, target {config.target_column!r}{words}, "
         f"submission {config.submission}, regime {config.regime}, metric {config.metric}"

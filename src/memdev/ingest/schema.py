@@ -39,12 +39,14 @@ def detect(paths: Paths) -> Config:
     values = pd.to_numeric(sample[target], errors="coerce")
     integer = values.notna().all() and bool((values == values.round()).all())
     label_map = label_levels(train[target]) if target in train.columns else None
-    submission = "label" if integer or (label_map and worded(sample[target], label_map)) else "score"
+    submission = "label" if integer or (label_words(label_map, sample[target]) is not None) else "score"
     if target in train.columns:
         labels = train[target].dropna().astype(str).str.strip()
         numbers = pd.to_numeric(labels, errors="coerce")
         if numbers.isin([0, 1]).all():  # 0/1, also written as 0.0/1.0
             positives = int((numbers == 1).sum())
+        elif label_map:
+            positives = int((labels.map(label_map) == 1).sum())
         else:
             # labels such as yes/no or -1/1 are still labels: count the rarer
             # level (the one label_map calls 1; with more levels, preprocess names
@@ -74,31 +76,30 @@ def detect(paths: Paths) -> Config:
 def label_levels(target: pd.Series) -> dict[str, int] | None:
     """A target written as two levels other than 0 and 1 (yes/no, fraud/legit, -1/1) as 0/1: the rarer level 1.
 
-    An anomaly is the rarer class. None where the target is 0/1 already, has
-    another number of levels, two equally common ones, or fractions, which are
-    no labels (preprocess then names the values and asks for a ``label_map``).
+    An anomaly is the rarer class. A target of one level beside empty cells
+    marks the anomalies and leaves the rest unlabeled: that level is 1. None
+    where the target is 0/1 already, has another number of levels, two equally
+    common ones, or fractions, which are no labels (preprocess then names the
+    values and asks for a ``label_map``).
     """
     levels = target.dropna().astype(str).str.strip()
     numbers = pd.to_numeric(levels, errors="coerce")
     if numbers.isin([0, 1]).all() or (numbers.notna().all() and not (numbers == numbers.round()).all()):
         return None
     counts = levels.value_counts()
+    if len(counts) == 1 and target.isna().any():
+        return {str(counts.index[0]): 1}
     if len(counts) != 2 or counts.iloc[0] == counts.iloc[1]:
         return None
     return {str(counts.index[1]): 1, str(counts.index[0]): 0}
 
 
-def worded(placeholders: pd.Series, label_map: dict) -> bool:
-    """Whether the sample submission's target values are the target's own levels (fraud/legit), not 0/1."""
-    return bool(placeholders.astype(str).str.strip().isin(list(map(str, label_map))).all())
-
-
-def label_words(config: Config, placeholders: pd.Series) -> dict[int, object] | None:
-    """0/1 back to the target's own levels where the sample submission's ``placeholders`` are written so
-    (numbers where the levels are integers, as -1/1); None: the submission holds 0/1."""
-    if not config.label_map or not worded(placeholders, config.label_map):
+def label_words(label_map: dict | None, placeholders: pd.Series) -> dict[int, object] | None:
+    """0/1 back to the target's own two levels where the sample submission's ``placeholders`` are written in
+    them (numbers where the levels are integers, as -1/1); None: the submission holds 0/1."""
+    levels = {value: str(level) for level, value in (label_map or {}).items()}
+    if len(levels) < 2 or not placeholders.astype(str).str.strip().isin(list(levels.values())).all():
         return None
-    levels = {value: str(level) for level, value in config.label_map.items()}
     numbers = pd.to_numeric(pd.Series(list(levels.values())), errors="coerce")
     if numbers.notna().all() and bool((numbers == numbers.round()).all()):
         return {value: int(float(level)) for value, level in levels.items()}

@@ -56,7 +56,7 @@ def build(config: Config, paths: Paths, values: np.ndarray) -> pd.DataFrame:
     ids = preprocess.load_test_ids(paths, config)
     target = sample.columns[1]
     by_id = pd.Series(np.asarray(values).astype(int if config.submission == "label" else float), index=ids.to_numpy())
-    words = schema.label_words(config, sample[target]) if config.submission == "label" else None
+    words = schema.label_words(config.label_map, sample[target]) if config.submission == "label" else None
     if words:
         by_id = by_id.map(words)
     frame = pd.DataFrame({config.id_column: sample[config.id_column], target: by_id.loc[sample[config.id_column]].to_numpy()})
@@ -72,7 +72,7 @@ def validate(frame: pd.DataFrame, sample: pd.DataFrame, config: Config) -> None:
     if ids.duplicated().any() or set(ids) != set(sample.iloc[:, 0]) or len(ids) != len(sample):
         raise MemdevError("submission ids are not exactly the sample's ids, each once")
     values = frame.iloc[:, 1]
-    words = schema.label_words(config, sample.iloc[:, 1]) if config.submission == "label" else None
+    words = schema.label_words(config.label_map, sample.iloc[:, 1]) if config.submission == "label" else None
     if words:
         if not values.isin(list(words.values())).all():
             raise MemdevError(f"a label submission must hold only {sorted(map(str, words.values()))}")
