@@ -48,9 +48,9 @@ def detect(paths: Paths) -> Config:
         elif label_map:
             positives = int((labels.map(label_map) == 1).sum())
         else:
-            # labels such as yes/no or -1/1 are still labels: count the rarer
-            # level (the one label_map calls 1; with more levels, preprocess names
-            # them) instead of the labels being silently dropped as "unsupervised"
+            # levels no label_map is made of (three, or two equally common) are still
+            # labels: count the rarer one, so preprocess names the values instead of
+            # the labels being silently dropped as "unsupervised"
             counts = labels.value_counts()
             positives = int(counts.iloc[-1]) if len(counts) > 1 else 0
         if positives == 0:
