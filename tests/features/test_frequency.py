@@ -14,6 +14,8 @@ def test_only_columns_with_more_levels_than_one_hot_keeps_get_a_frequency():
     assert list(encoder.get_feature_names_out()) == ["merchant_frequency"]
     assert encoder.transform(train).shape == (40, 1)
     assert LevelFrequency(levels=50).fit(train).transform(train).shape == (40, 0)
+    ids = pd.DataFrame({"transaction": [f"t{i}" for i in range(40)]})  # every level once: no frequency to tell
+    assert LevelFrequency(levels=5).fit(ids).counts_ == {}
 
 
 def test_a_level_scores_log_count_over_log_rows_and_an_unseen_one_counts_as_seen_once():

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 class LevelFrequency(TransformerMixin, BaseEstimator):
     """log(count) / log(rows) of each row's level among the training rows, for the columns with more than
-    ``levels`` distinct training levels (0: a level seen once, or never).
+    ``levels`` distinct training levels, some of them seen more than once (0: a level seen once, or never).
 
     One-hot encoding keeps at most ``levels`` levels of a column and lumps the
     rest into one "infrequent" column, yet how rare a level is (a merchant, a
@@ -32,8 +32,11 @@ class LevelFrequency(TransformerMixin, BaseEstimator):
         frame = as_text(X)
         self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
         self.rows_ = len(frame)
-        self.counts_ = {column: frame[column].value_counts() for column in frame.columns
-                        if frame[column].nunique() > self.levels}
+        self.counts_ = {}
+        for column in frame.columns:
+            counts = frame[column].value_counts()
+            if len(counts) > self.levels and counts.iloc[0] > 1:  # every level once (an id): nothing to tell
+                self.counts_[column] = counts
         return self
 
     def transform(self, X) -> np.ndarray:
