@@ -40,11 +40,13 @@ class LevelFrequency(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X) -> np.ndarray:
-        frame = as_text(X)
+        if not self.counts_:  # no column kept: spare every chunk the conversion to text
+            return np.zeros((len(X), 0))
+        frame = as_text(pd.DataFrame(X)[list(self.counts_)])
         scale = np.log(max(self.rows_, 2))
         columns = [np.log(frame[column].map(counts).fillna(1).to_numpy(dtype=np.float64)) / scale
                    for column, counts in self.counts_.items()]
-        return np.column_stack(columns) if columns else np.zeros((len(frame), 0))
+        return np.column_stack(columns)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         return np.asarray([f"{column}_frequency" for column in self.counts_], dtype=object)

@@ -76,8 +76,8 @@ def feature_columns(train: pd.DataFrame, test: pd.DataFrame, config: Config, pat
     drop = {config.id_column, config.target_column, config.group_column}
     train_path, test_path = paths.train_file, paths.test_file
     in_train, in_test = set(train.columns) - drop, set(test.columns) - drop
-    train_only, test_only = in_train - in_test, in_test - in_train
-    train_cols = [c for c in train.columns if c in in_train and c not in train_only]
+    shared, train_only, test_only = in_train & in_test, in_train - in_test, in_test - in_train
+    train_cols = [c for c in train.columns if c in shared]
     left_out = {f"only in {train_path.name}": [c for c in train.columns if c in train_only],
                 f"only in {test_path.name}": [c for c in test.columns if c in test_only]}
     # column-wise checks run on whole frames: a competition may have 10,000 columns

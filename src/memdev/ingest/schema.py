@@ -41,7 +41,7 @@ def detect(paths: Paths) -> Config:
     label_map = label_levels(train[target]) if target in train.columns else None
     submission = "label" if integer or (label_words(label_map, sample[target]) is not None) else "score"
     if target in train.columns:
-        labels = train[target].dropna().astype(str).str.strip()
+        labels = as_levels(train[target].dropna())
         numbers = pd.to_numeric(labels, errors="coerce")
         if numbers.isin([0, 1]).all():  # 0/1, also written as 0.0/1.0
             positives = int((numbers == 1).sum())
@@ -82,7 +82,7 @@ def label_levels(target: pd.Series) -> dict[str, int] | None:
     common ones, or fractions, which are no labels (preprocess then names the
     values and asks for a ``label_map``).
     """
-    levels = target.dropna().astype(str).str.strip()
+    levels = as_levels(target.dropna())
     numbers = pd.to_numeric(levels, errors="coerce")
     if numbers.isin([0, 1]).all() or (numbers.notna().all() and not (numbers == numbers.round()).all()):
         return None
@@ -94,11 +94,16 @@ def label_levels(target: pd.Series) -> dict[str, int] | None:
     return {str(counts.index[1]): 1, str(counts.index[0]): 0}
 
 
+def as_levels(values: pd.Series) -> pd.Series:
+    """A target's values as the text a ``label_map`` names them by (" yes" and 1.0 as "yes" and "1.0")."""
+    return values.astype(str).str.strip()
+
+
 def label_words(label_map: dict | None, placeholders: pd.Series) -> dict[int, object] | None:
     """0/1 back to the target's own two levels where the sample submission's ``placeholders`` are written in
     them (numbers where the levels are integers, as -1/1); None: the submission holds 0/1."""
     levels = {value: str(level) for level, value in (label_map or {}).items()}
-    if len(levels) < 2 or not placeholders.astype(str).str.strip().isin(list(levels.values())).all():
+    if len(levels) < 2 or not as_levels(placeholders).isin(list(levels.values())).all():
         return None
     numbers = pd.to_numeric(pd.Series(list(levels.values())), errors="coerce")
     if numbers.notna().all() and bool((numbers == numbers.round()).all()):
@@ -121,7 +126,7 @@ def target_vector(train: pd.DataFrame, config: Config, path) -> np.ndarray:
     if raw.isna().any():
         log.info(f"preprocess: {int(raw.isna().sum()):,} rows of {Path(path).name} have no {column!r}: taken as unlabeled (0)")
     if config.label_map:
-        mapped = raw.astype(str).str.strip().map({str(k): v for k, v in config.label_map.items()})
+        mapped = as_levels(raw).map({str(k): v for k, v in config.label_map.items()})
         unmapped = raw[mapped.isna() & raw.notna()]
         if len(unmapped):
             raise MemdevError(

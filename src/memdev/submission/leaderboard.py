@@ -54,8 +54,8 @@ def as_zero_one(truth: pd.Series, values: pd.Series, submission: Path) -> tuple[
     if levels is None:
         labels = truth.to_numpy(dtype=int)
     else:
-        labels = truth.astype(str).str.strip().map(levels).to_numpy(dtype=int)
-        words = values.astype(str).str.strip()
+        labels = schema.as_levels(truth).map(levels).to_numpy(dtype=int)
+        words = schema.as_levels(values)
         if words.isin(list(levels)).all():
             return labels, words.map(levels).to_numpy(dtype=float)
     if numbers.isna().any():

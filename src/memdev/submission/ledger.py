@@ -89,7 +89,7 @@ def diff(a: Path, b: Path) -> str:
     x, y = merged[f"{target}_a"], merged[f"{target}_b"]
     levels = schema.label_levels(pd.concat([x, y]))  # labels written as the target's own levels (fraud/legit)
     if levels:
-        x, y = (side.astype(str).str.strip().map(levels) for side in (x, y))
+        x, y = (schema.as_levels(side).map(levels) for side in (x, y))
     x, y = x.to_numpy(float), y.to_numpy(float)
     if np.isin(x, [0, 1]).all() and np.isin(y, [0, 1]).all():
         changed = int((x != y).sum())
