@@ -92,8 +92,8 @@ class ThreadsConfig:
     # CPU on 2 threads as on 1); one worker on a busy machine loses wall time
     # on 1 thread (a bank-marketing epoch at load 9: 0.92 s against 0.53 s)
     tuning: int = 0
-    # HistGradientBoosting's OpenMP threads: they spin at every barrier, and on
-    # a shared 2-core machine 2 threads made a fit 8-16x slower than 1
+    # OpenMP threads of the boosters (XGBoost) and of LOF's neighbour search: they
+    # spin at every barrier, and on a shared 2-core machine 2 threads made a fit slower than 1
     boosting: int = 1
     # folds whose scikit-learn candidates (gbm, stack, iforest, lof) are fitted
     # at once, each on `boosting` threads: they spend most of their time

@@ -113,7 +113,7 @@ def candidates_section(done: list[Result]) -> str:
 def contributions_section(done: list[Result]) -> str:
     """Per regime, in plain words: what the MemAE views and the DevNet head add over the booster alone."""
     lines = ["## What the MemAE and the DevNet head add", "",
-             "Nested CV, mean ± std over the seeds. `gbm` is the booster alone (HistGradientBoosting on the",
+             "Nested CV, mean ± std over the seeds. `gbm` is the booster alone (XGBoost on the",
              "features); `stack` adds the MemAE's latent code and error as columns; `devnet` is the deviation head",
              "(features and MemAE error); `blend` averages devnet's and stack's ranks (weak: gbm's too);",
              "`pipeline` is what the nested selection submits. A difference within the",

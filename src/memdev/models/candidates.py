@@ -35,8 +35,9 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
+from sklearn.ensemble import IsolationForest
 from sklearn.neighbors import LocalOutlierFactor
+from xgboost import XGBClassifier
 
 from memdev import atomic, manifest
 from memdev.config import Config
@@ -59,18 +60,20 @@ LOF_PAIRS = 10_000_000_000
 DOUBTED = 0.1
 
 
-def boosted(seed: int) -> HistGradientBoostingClassifier:
-    """The gradient-boosted classifier of ``gbm`` and ``stack``.
+def boosted(seed: int) -> XGBClassifier:
+    """The gradient-boosted classifier of ``gbm`` and ``stack``: histogram trees grown leaf by leaf.
 
     Fit and predict it under ``threadpool_limits(config.threads.boosting,
-    "openmp")``: its OpenMP threads spin at every barrier, and on a shared
-    2-core machine two of them made a fit 8-16x slower than one (BENCHMARKS.md).
+    "openmp")``: OpenMP threads spin at every barrier, and on a shared 2-core
+    machine two of them made a fit slower than one, not faster (BENCHMARKS-notes.md).
     """
-    # L2 and small trees: with a few labeled anomalies (weak regime) the
-    # defaults fit them too closely; this setting raised CV on bank-marketing,
-    # bank-marketing-weak and thyroid (BENCHMARKS-notes.md)
-    return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=10,
-                                          l2_regularization=1.0, random_state=seed)
+    # XGBoost, not scikit-learn's HistGradientBoosting (whose every split Python steers): the same kind of
+    # trees, HistGradientBoosting's settings, in 40% of the time and nested CV as good (BENCHMARKS-notes.md).
+    # L2 and small trees: with a few labeled anomalies (weak regime) the defaults fit them too closely;
+    # min_child_weight is HistGradientBoosting's least hessian to split (XGBoost's default 1 needs
+    # hundreds of rows to a leaf where anomalies are rare, and lost CV on thyroid and cardio)
+    return XGBClassifier(n_estimators=200, learning_rate=0.05, max_leaves=15, grow_policy="lossguide", max_depth=0,
+                         min_child_weight=1e-3, reg_lambda=1.0, tree_method="hist", random_state=seed)
 
 
 def stack_inputs(X: np.ndarray, parts: dict[str, np.ndarray]) -> np.ndarray:
@@ -177,8 +180,8 @@ class FoldModels:
 
     memae: MemAEDetector
     devnet: keras.Model | None = None
-    gbm: HistGradientBoostingClassifier | None = None
-    stack: HistGradientBoostingClassifier | None = None
+    gbm: XGBClassifier | None = None
+    stack: XGBClassifier | None = None
     iforest: IsolationForest | None = None
     lof: LocalOutlierFactor | None = None
 
