@@ -68,7 +68,9 @@ def boosted(seed: int) -> XGBClassifier:
     machine two of them made a fit slower than one, not faster (BENCHMARKS-notes.md).
     """
     # XGBoost, not scikit-learn's HistGradientBoosting (whose every split Python steers): the same kind of
-    # trees, HistGradientBoosting's settings, in 40% of the time and nested CV as good (BENCHMARKS-notes.md).
+    # trees at its settings in 40% of the time, nested CV as good (BENCHMARKS-notes.md). Not carried over:
+    # its 10 rows to a leaf (XGBoost has no such bound) and its early stopping past 10,000 rows (on the
+    # weak regime's 2-3 held-out anomalies it stopped at noise)
     # L2 and small trees: with a few labeled anomalies (weak regime) the defaults fit them too closely;
     # min_child_weight is HistGradientBoosting's least hessian to split (XGBoost's default 1 needs
     # hundreds of rows to a leaf where anomalies are rare, and lost CV on thyroid and cardio)
