@@ -15,7 +15,7 @@ def bench(*args) -> subprocess.CompletedProcess:
 
 def test_help_names_the_modes():
     result = bench("--help")
-    assert result.returncode == 0 and all(mode in result.stdout for mode in ("--ablation", "--weak", "--tuning", "--speed"))
+    assert result.returncode == 0 and all(mode in result.stdout for mode in ("--ablation", "--weak", "--halves", "--tuning", "--speed"))
 
 
 def test_nothing_runs_without_competitions_or_with_an_unknown_one(tmp_path):
@@ -27,8 +27,9 @@ def test_nothing_runs_without_competitions_or_with_an_unknown_one(tmp_path):
     assert result.returncode == 2 and "no competition 'cardio'" in result.stderr and "(found thyroid)" in result.stderr
     result = bench("--competitions", str(tmp_path), "--out", str(out), "--tuning", "--trials", "6")
     assert result.returncode == 2 and "a positive multiple of 4" in result.stderr
-    result = bench("--competitions", str(tmp_path), "--out", str(out), "--weak")
-    assert result.returncode == 2 and "no fully labeled competition" in result.stderr
+    for mode in ("--weak", "--halves"):
+        result = bench("--competitions", str(tmp_path), "--out", str(out), mode)
+        assert result.returncode == 2 and f"no fully labeled competition in {tmp_path} for {mode}" in result.stderr
     assert not out.exists()
 
 

@@ -19,8 +19,9 @@ measures MemAE training and DevNet inference throughput on synthetic rows.
 ``--ablation`` instead measures the DevNet head's inputs (``head.inputs``) by
 cross-validation on a few competitions. ``--weak`` runs weak versions of the
 fully labeled competitions and scores every candidate against the labels it
-hid (:mod:`memdev.bench.weak`). ``--tuning`` measures tuning
-throughput: 1, 2 and 4 ``make tune`` workers sharing one Optuna study on a
+hid (:mod:`memdev.bench.weak`). ``--halves`` cuts their train.csv in two
+and runs the pipeline and the anchors on it, half B playing the leaderboard
+(:mod:`memdev.bench.halves`). ``--tuning`` measures tuning throughput: 1, 2 and 4 ``make tune`` workers sharing one Optuna study on a
 throwaway PostgreSQL server, the same total trial budget each time.
 ``--speed --baseline REF`` times ``make train`` (and the demo's whole job,
 bank-marketing's tuning) for the commit REF and for this one, in turn, in
@@ -40,7 +41,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from memdev import runtime
-from memdev.bench import ablation, competition, pgserver, render, speed, throughput, tuning, weak
+from memdev.bench import ablation, competition, halves, pgserver, render, speed, throughput, tuning, weak
 from memdev.bench import seeds as bench_seeds
 from memdev.bench.runs import REPO
 
@@ -51,13 +52,17 @@ OUT = REPO / "BENCHMARKS.md"
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m memdev.bench", description=__doc__.split("\n")[0].replace("``", ""))
     p.add_argument("--comps", help="comma-separated slugs (default: every competition; with --ablation: "
-                                   + ", ".join(ablation.COMPETITIONS) + f"; with --weak: the fully labeled ones; with --tuning: one slug, default {tuning.COMPETITION})")
+                                   + ", ".join(ablation.COMPETITIONS) + f"; with --weak and --halves: the fully labeled ones; with --tuning: one slug, default {tuning.COMPETITION})")
     modes = p.add_mutually_exclusive_group()
     modes.add_argument("--ablation", action="store_true", help="measure the DevNet head's inputs by CV instead")
     modes.add_argument("--weak", action="store_true",
                        help="run weak versions of the fully labeled competitions instead (all but "
                             f"{weak.LABELS} anomaly labels of train.csv hidden) and score every candidate's out-of-fold "
                             "scores against the hidden labels; writes the 'Weak versions' section")
+    modes.add_argument("--halves", action="store_true",
+                       help="run the fully labeled competitions cut in two instead: train.csv's half A as train.csv, "
+                            "half B as test.csv and its labels as the solution; the pipeline, its candidates and the "
+                            "anchors scored on half B (train.csv only); writes the 'Halves' section")
     modes.add_argument("--tuning", action="store_true",
                        help="measure tuning throughput instead: 1, 2 and 4 concurrent `make tune` workers sharing one "
                             "study on a throwaway PostgreSQL server (needs its binaries), the same --trials in total "
@@ -101,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             return bench_ablation(slugs, args, work, header)
         if args.weak:
             return bench_weak(slugs, args, work, header)
+        if args.halves:
+            return bench_halves(slugs, args, work, header)
         return bench_all(slugs, args, work, header)
 
 
@@ -119,10 +126,10 @@ def choose(args: argparse.Namespace) -> tuple[list[str], str]:
         default = [slug for slug, _ in speed.competitions(args.competitions)]
     else:
         default = (ablation.COMPETITIONS if args.ablation else (tuning.COMPETITION,) if args.tuning
-                   else weak.competitions(args.competitions) if args.weak else available)
+                   else weak.competitions(args.competitions) if args.weak or args.halves else available)
     slugs = args.comps.split(",") if args.comps else list(default)
-    if args.weak and not slugs:
-        return [], f"no fully labeled competition in {args.competitions}: --weak has no labels to hide"
+    if (args.weak or args.halves) and not slugs:
+        return [], f"no fully labeled competition in {args.competitions} for --{'weak' if args.weak else 'halves'}"
     unknown = [s for s in slugs if s not in available]
     if unknown:
         return [], f"no competition {unknown[0]!r} in {args.competitions} (found {', '.join(available)})"
@@ -139,9 +146,10 @@ def command(args: argparse.Namespace) -> str:
     if args.speed:
         trials = f" --trials {args.trials}" if args.trials != speed.TRIALS else ""
         return f"python -m memdev.bench --speed --baseline {args.baseline}" + comps + trials
-    if args.ablation or args.weak:
-        return f"python -m memdev.bench --{'ablation' if args.ablation else 'weak'}" + comps
     seeds = f" --seeds {args.seeds}" if args.seeds != "0,1,2" else ""
+    if args.ablation or args.weak or args.halves:
+        mode = "ablation" if args.ablation else "weak" if args.weak else "halves"
+        return f"python -m memdev.bench --{mode}" + comps + seeds
     return "make bench" + (f" BENCH_COMPS={args.comps}" if args.comps else "") + (f" (python -m memdev.bench{seeds})" if seeds else "")
 
 
@@ -185,6 +193,18 @@ def bench_weak(slugs: list[str], args: argparse.Namespace, work: Path, header: s
             print(f"\nweak version: {slug}, seed {seed}", flush=True)
             done.setdefault(slug, []).append(weak.measure(slug, args.competitions, work / "weak" / slug / f"seed{seed}", seed))
             render.write_sections(args.out, weak.section(done, header))
+    print(f"\nwrote {args.out}", flush=True)
+    return 0
+
+
+def bench_halves(slugs: list[str], args: argparse.Namespace, work: Path, header: str) -> int:
+    seeds = [int(s) for s in args.seeds.split(",")]
+    done = []
+    for slug in slugs:
+        for seed in seeds:
+            print(f"\nhalves: {slug}, seed {seed}", flush=True)
+            done.append(halves.measure(slug, args.competitions, work / "halves" / slug / f"seed{seed}", seed))
+            render.write_sections(args.out, halves.section(done, header))
     print(f"\nwrote {args.out}", flush=True)
     return 0
 

@@ -13,15 +13,14 @@ hidden labels of the training rows. Train.csv only: no test label is read.
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from memdev.bench import variants
 from memdev.bench.render import NOTES, num
 from memdev.bench.runs import edit_config, make, prepare
 
@@ -39,21 +38,15 @@ def competitions(source: Path) -> list[str]:
 def weaken(slug: str, source: Path, into: Path, seed: int) -> np.ndarray:
     """``into/<slug>.zip`` and ``.json``: ``slug`` with all but :data:`LABELS` anomaly labels of train.csv
     hidden, its regime ``weak-30`` and metric average precision; returns train.csv's true labels."""
-    into.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(source / f"{slug}.zip") as archive:
-        files = {name: archive.read(name) for name in archive.namelist()}
-    target = pd.read_csv(io.BytesIO(files["sample_submission.csv"]), nrows=0).columns[1]
-    train = pd.read_csv(io.BytesIO(files["train.csv"]))
+    files, page = variants.unpack(slug, source)
+    target = variants.frame(files, "sample_submission.csv", nrows=0).columns[1]
+    train = variants.frame(files, "train.csv")
     truth = train[target].to_numpy().astype(int)
     kept = np.random.default_rng(seed).choice(np.flatnonzero(truth == 1), LABELS, replace=False)
     train[target] = np.isin(np.arange(len(train)), kept).astype(int)
     files["train.csv"] = train.to_csv(index=False).encode()
-    with zipfile.ZipFile(into / f"{slug}.zip", "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    page = json.loads((source / f"{slug}.json").read_text(encoding="utf-8"))
     page.update(regime=f"weak-{LABELS}", metric="average_precision", submission="score")
-    (into / f"{slug}.json").write_text(json.dumps(page), encoding="utf-8")
+    variants.pack(slug, into, files, page)
     return truth
 
 
