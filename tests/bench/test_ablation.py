@@ -24,14 +24,13 @@ def test_seeds_become_a_mean_and_std_per_competition_and_means_rank_the_rows():
     assert list(ablation.means(table).items()) == [("latent,error", 0.7), ("latent", 0.6)]
 
 
-def test_the_menus_measure_iforest_lof_the_ensemble_stack_lf_and_each_kept_candidate_one_at_a_time():
+def test_the_menus_measure_iforest_lof_the_ensemble_stack_lf_and_the_blend_prior_one_at_a_time():
     names = list(ablation.MENUS)
     assert ablation.MENUS[names[0]] == (ablation.TODAY, False, None)
     assert set(ablation.MENUS[names[1]][0]) - set(ablation.TODAY) == {"iforest", "lof"}
     assert ablation.MENUS[names[2]] == (ablation.MENUS[names[1]][0], True, None)
     assert set(ablation.MENUS[names[3]][0]) ^ set(ablation.MENUS[names[2]][0]) == {"stack", "stack_lf"}
-    assert ablation.MENUS[names[-2]] == (ablation.MENUS[names[2]][0], True, "blend")  # C kept to the blend
-    assert ablation.MENUS[names[-1]] == (ablation.MENUS[names[2]][0], True, {"full": "gbm", "weak": "blend"})  # the default
+    assert ablation.MENUS[names[-1]] == (ablation.MENUS[names[2]][0], True, "blend")  # the default: C kept to the blend
 
 
 def test_a_finished_run_measures_the_menus_again_from_its_kept_scores_without_training(tmp_path, monkeypatch):

@@ -22,7 +22,6 @@ import numpy as np
 
 from memdev.bench.runs import edit_config, make, prepare
 from memdev.config import HEAD_INPUTS
-from memdev.training.selection import PRIOR
 
 COMPETITIONS = ("thyroid", "mammography", "satellite", "bank-marketing-weak", "bank-marketing", "cardio")
 HEAD_COMPETITIONS = ("thyroid", "mammography", "satellite", "bank-marketing-weak", "bank-marketing")
@@ -34,8 +33,7 @@ MENUS = {  # name: (candidates, ensemble in the menu, the candidate kept unless 
     "D C with stack_lf for stack": (("memae", "devnet", "gbm", "stack_lf", "blend", "iforest", "lof"), True, None),
     "E gbm, stack, blend": (("gbm", "stack", "blend"), False, None),
     "F devnet, gbm, stack, blend": (("devnet", "gbm", "stack", "blend"), False, None),
-    "G C, blend kept unless clearly beaten": (TODAY + ("iforest", "lof"), True, "blend"),
-    "H C, gbm kept unless clearly beaten (weak: the blend; the default)": (TODAY + ("iforest", "lof"), True, PRIOR),
+    "G C, blend kept unless clearly beaten (the default)": (TODAY + ("iforest", "lof"), True, "blend"),
 }
 
 # {"latent,error": {slug: (nested CV, std over seeds)}}

@@ -165,9 +165,9 @@ def ablation_section(table: ablation.Table, header: str, default: list[str], see
                   "Nested CV of the whole selection (candidate, ensemble weights and cut chosen without each fold)",
                   f"with {len(ablation.MENUS)} menus, and of each candidate alone (`fixed:`), mean ± std over the same",
                   "seeds and folds. In rows A to F the best CV wins; row G keeps the blend unless another candidate",
-                  "beats it by more than one standard error fold by fold, row H (the default) gbm where every row is",
-                  "labeled; in the weak regime both keep the blend, always: its CV cannot see the unlabeled anomalies.",
-                  "`stack_lf` is the stack with the IsolationForest and LOF scores as two more columns.", ""]
+                  "beats it by more than one standard error fold by fold (in the weak regime, always: its CV cannot",
+                  "see the unlabeled anomalies). `stack_lf` is the stack with the IsolationForest and LOF scores as",
+                  "two more columns.", ""]
         lines += ablation_table(menu, str)
     return "\n".join(lines)
 

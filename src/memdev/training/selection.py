@@ -4,14 +4,14 @@ Picking the candidate and the comparator threshold on the out-of-fold scores
 that are then reported flatters the pick. :func:`nested` measures the whole
 selection procedure instead: for every fold k, the other folds' out-of-fold
 scores choose the candidate, the ensemble weights and the cut, and fold k is
-scored by them. The choice keeps the regime's candidate of :data:`PRIOR` unless
-the best candidate beats it by more than one standard error of their per-fold
-differences (the one-standard-error rule): fully labeled, the booster alone
-(``gbm``); in the weak regime the blend, always: its CV counts only the few
-labeled anomalies, as if the unlabeled ones were normal, so it cannot see how
-a model ranks the anomalies the leaderboard counts (on weak versions of the
-fully labeled practice sets, scored against their hidden labels, every switch
-away from the blend lost: BENCHMARKS-notes.md). It reuses the out-of-fold scores
+scored by them. The choice keeps :data:`PRIOR` (the blend) unless the best
+candidate beats it by more than one standard error of their per-fold
+differences (the one-standard-error rule); in the weak regime it always keeps
+the blend: its CV counts only the few labeled anomalies, as if the unlabeled
+ones were normal, so it cannot see how a model ranks the anomalies the
+leaderboard counts (on weak versions of the fully labeled practice sets,
+scored against their hidden labels, every switch away from the blend lost:
+BENCHMARKS-notes.md). It reuses the out-of-fold scores
 (no refits): the other folds' scores come from fold models that saw fold k's
 rows, so on small weak sets the nested CV may still be slightly optimistic. The submitted choice
 (:func:`select`) is the same procedure run on all folds.
@@ -41,10 +41,9 @@ from memdev.training import folds as folds_io
 ENSEMBLE = "ensemble"
 STEPS = 10  # greedy additions at most: weights in tenths
 DERIVED = ("blend", ENSEMBLE)  # made from other candidates' scores: never an ensemble member
-# per regime, kept unless another candidate beats it clearly: the best of eight candidates on CV is often the
-# luckiest. Fully labeled, the booster alone: the blend carries the DevNet head, the weakest of the three there,
-# and on train.csv cut in two keeping gbm scored at or above keeping the blend (BENCHMARKS-notes.md)
-PRIOR = {"full": "gbm", "weak": "blend"}
+# kept unless another candidate beats it clearly: with a few dozen labeled anomalies the best of eight
+# candidates on CV is often the luckiest, and keeping the blend raised nested CV (BENCHMARKS-notes.md)
+PRIOR = "blend"
 
 
 def value(config: Config, y: np.ndarray, scores: np.ndarray) -> float:
@@ -161,17 +160,13 @@ def mean_gain(gains) -> tuple[float, float]:
 
 
 def choose(config: Config, ranks: dict[str, np.ndarray], y: np.ndarray, folds: np.ndarray,
-           within: list[int], ensemble: bool = True,
-           prior: dict[str, str] | str | None = PRIOR) -> tuple[Choice, dict[str, float]]:
+           within: list[int], ensemble: bool = True, prior: str | None = PRIOR) -> tuple[Choice, dict[str, float]]:
     """The procedure with the best honest value on ``within`` (:func:`held_out`), fitted on all of it, and
     every value.
 
-    ``prior`` (or the config's regime's entry of it) stays unless the best beats it clearly
-    (:func:`clearly_better`). ``ensemble=False`` leaves the ensemble out of the menu, ``prior=None`` lets
-    the best CV win (to measure what each adds).
+    ``prior`` stays unless the best beats it clearly (:func:`clearly_better`). ``ensemble=False``
+    leaves the ensemble out of the menu, ``prior=None`` lets the best CV win (to measure what each adds).
     """
-    if isinstance(prior, dict):
-        prior = prior.get(config.regime)
     menu = [n for n in ranks if n != ENSEMBLE]
     members = [n for n in ranks if n not in DERIVED]
     if ensemble and config.stacking != "on" and len(members) >= 2 and len(within) >= 2:
@@ -227,7 +222,7 @@ class Nested:
 
 
 def nested(config: Config, y: np.ndarray, folds: np.ndarray, oof: dict[str, np.ndarray],
-           ensemble: bool = True, prior: dict[str, str] | str | None = PRIOR) -> Nested:
+           ensemble: bool = True, prior: str | None = PRIOR) -> Nested:
     """For every fold k: choose on the other folds (:func:`choose`), apply to fold k; the metric of all that."""
     ranks = {name: fold_ranks(scores, folds) for name, scores in oof.items()}
     count = folds_io.count(folds)

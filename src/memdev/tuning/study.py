@@ -40,9 +40,9 @@ def identity(config: Config, space: dict, paths: Paths) -> dict[str, Any]:
     settings = {key: value for key, value in config.to_dict().items() if key not in UNHASHED}
     data = preprocess.load_info(paths).get("stamp", {})
     # "objective": what a trial returns; trials of an earlier objective (the optimistic CV, the nested CV
-    # of a selection without a kept candidate or with another, or a weak regime's blend of devnet and stack
-    # alone) are not comparable with today's
-    objective = "nested CV, gbm kept unless clearly beaten"
+    # of a selection without the blend prior, or a weak regime's blend of devnet and stack alone) are not
+    # comparable with today's
+    objective = "nested CV, blend kept unless clearly beaten"
     if config.regime == "weak":
         objective += ", weak: the blend of " + " ".join(blend_parts(config.regime)) + " always"
     return {"config": settings, "search space": space, "data": {"train data": data.get("train", "")},
