@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from conftest import kaggle_zip_entries, labeled_frames, write_zip
-from memdev.bench import render, weak
+from memdev.bench import render, variants, weak
 
 
 def practice_folder(tmp_path, anomalies: int = 40):
@@ -25,7 +25,7 @@ def practice_folder(tmp_path, anomalies: int = 40):
 
 def test_only_fully_labeled_competitions_have_weak_versions(tmp_path):
     source, _ = practice_folder(tmp_path)
-    assert weak.competitions(source) == ["full"]
+    assert variants.fully_labeled(source) == ["full"]
 
 
 def test_a_weak_version_keeps_thirty_anomaly_labels_of_the_seeds_draw_and_hides_the_rest(tmp_path):

@@ -42,7 +42,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from memdev import runtime
-from memdev.bench import ablation, competition, halves, pgserver, render, speed, throughput, tuning, weak
+from memdev.bench import ablation, competition, halves, pgserver, render, speed, throughput, tuning, variants, weak
 from memdev.bench import seeds as bench_seeds
 from memdev.bench.runs import REPO
 
@@ -127,7 +127,7 @@ def choose(args: argparse.Namespace) -> tuple[list[str], str]:
         default = [slug for slug, _ in speed.competitions(args.competitions)]
     else:
         default = (ablation.COMPETITIONS if args.ablation else (tuning.COMPETITION,) if args.tuning
-                   else weak.competitions(args.competitions) if args.weak or args.halves else available)
+                   else variants.fully_labeled(args.competitions) if args.weak or args.halves else available)
     slugs = args.comps.split(",") if args.comps else list(default)
     if (args.weak or args.halves) and not slugs:
         return [], f"no fully labeled competition in {args.competitions} for --{'weak' if args.weak else 'halves'}"

@@ -16,6 +16,13 @@ from pathlib import Path
 import pandas as pd
 
 
+def fully_labeled(source: Path) -> list[str]:
+    """The practice competitions in ``source`` whose every training row is labeled (regime ``full``): the ones
+    with weak versions and halves."""
+    return sorted(path.stem for path in source.glob("*.json")
+                  if json.loads(path.read_text(encoding="utf-8"))["regime"] == "full")
+
+
 def unpack(slug: str, source: Path) -> tuple[dict[str, bytes], dict]:
     """``source/<slug>.zip``'s files by name, and its evaluation page ``<slug>.json``."""
     with zipfile.ZipFile(source / f"{slug}.zip") as archive:

@@ -29,12 +29,6 @@ HEADING = "## Weak versions of the fully labeled competitions"
 PIPELINE = "pipeline"
 
 
-def competitions(source: Path) -> list[str]:
-    """The practice competitions whose every training row is labeled (regime ``full``)."""
-    return sorted(path.stem for path in source.glob("*.json")
-                  if json.loads(path.read_text(encoding="utf-8"))["regime"] == "full")
-
-
 def weaken(slug: str, source: Path, into: Path, seed: int) -> np.ndarray:
     """``into/<slug>.zip`` and ``.json``: ``slug`` with all but :data:`LABELS` anomaly labels of train.csv
     hidden, its regime ``weak-30`` and metric average precision; returns train.csv's true labels."""
