@@ -59,3 +59,17 @@ def test_write_new_never_takes_the_name_of_an_existing_file(tmp_path):
                                          "20261123T120000Z_f1-0.5000_3.csv"]
     assert [p.read_text() for p in written] == ["0\n", "1\n", "2\n"]
     assert sorted(p.name for p in target.parent.iterdir()) == sorted(p.name for p in written)  # no temporary left
+
+
+def test_write_new_removes_the_temporaries_killed_writers_left_under_other_names(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    # a submission killed a second earlier: its name had another timestamp
+    orphan = tmp_path / f".20261123T115959Z_f1-0.5000.{dead.stdout.strip()}.abc123.csv"
+    live = tmp_path / ".20261123T115959Z_f1-0.5000.1.def456.csv"  # pid 1 is always running
+    for path in (orphan, live):
+        path.write_text("half")
+    written = atomic.write_new(tmp_path / "20261123T120000Z_f1-0.5000.csv", b"new\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, written.name]

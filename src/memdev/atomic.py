@@ -41,16 +41,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def _remove_orphans(path: Path) -> None:
+def _remove_orphans(path: Path, any_name: bool = False) -> None:
     """Delete the temporaries of ``path`` left by writers that were killed mid-write.
 
-    Each temporary carries its writer's pid; one whose writer is alive (another
-    worker writing the same file) is left alone.
+    Each temporary is ``.<stem>.<pid>.<random><suffix>``; one whose writer is
+    alive (another worker writing the same file) is left alone. With
+    ``any_name``, the temporaries of every ``<stem>`` are swept: a new file's
+    name (a submission's timestamp) differs from one writer to the next.
     """
-    prefix = f".{path.stem}."
-    for tmp in path.parent.glob(f"{glob.escape(prefix)}*{glob.escape(path.suffix)}"):
-        pid = tmp.name[len(prefix):].split(".")[0]
-        if pid.isdigit() and not _alive(int(pid)):
+    for tmp in path.parent.glob(f".*{glob.escape(path.suffix)}"):
+        stem, _, pid = tmp.name[1:len(tmp.name) - len(path.suffix)].rpartition(".")[0].rpartition(".")
+        if (any_name or stem == path.stem) and pid.isdigit() and not _alive(int(pid)):
             tmp.unlink(missing_ok=True)
 
 
@@ -101,7 +102,7 @@ def write_new(path: str | os.PathLike, data: bytes) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_orphans(path)
+    _remove_orphans(path, any_name=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.{os.getpid()}.", suffix=path.suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
