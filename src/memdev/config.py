@@ -92,10 +92,10 @@ class ThreadsConfig:
     # CPU on 2 threads as on 1); one worker on a busy machine loses wall time
     # on 1 thread (a bank-marketing epoch at load 9: 0.92 s against 0.53 s)
     tuning: int = 0
-    # OpenMP threads of the boosters (XGBoost) and of LOF's neighbour search: they
+    # threads of the boosters (XGBoost's and CatBoost's) and of LOF's neighbour search: OpenMP's
     # spin at every barrier, and on a shared 2-core machine 2 threads made a fit slower than 1
     boosting: int = 1
-    # folds whose scikit-learn candidates (gbm, stack, iforest, lof) are fitted
+    # folds whose scikit-learn candidates (gbm, catboost, stack, iforest, lof) are fitted
     # at once, each on `boosting` threads: they spend most of their time
     # outside the GIL, so a second core finishes them nearly twice as fast
     folds: int = 0
@@ -115,7 +115,7 @@ class Config:
     folds: int = 5
     # a target of two other levels as 0/1, e.g. {"fraud": 1, "legit": 0}: `make data` writes it (the rarer level 1)
     label_map: dict[str, int] | None = None
-    # "auto": the gradient-boosted candidates (gbm, stack, blend) compete on CV
+    # "auto": the gradient-boosted candidates (gbm, catboost, stack, blend) compete on CV
     stacking: str = "auto"
     # without labels to choose by (no labels, or fewer than 2 labeled anomalies): "auto" or one of LABEL_FREE
     label_free: str = "auto"

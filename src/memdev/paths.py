@@ -127,7 +127,7 @@ class Paths:
         return self.fold_dir(fold) / "devnet.keras"
 
     def boosted(self, name: str, fold: int) -> Path:
-        """A fold's pickled scikit-learn candidate: ``gbm``, ``stack``, ``iforest`` or ``lof``."""
+        """A fold's pickled candidate: ``gbm``, ``catboost``, ``stack``, ``iforest`` or ``lof``."""
         return self.fold_dir(fold) / f"{name}.pkl"
 
     @property

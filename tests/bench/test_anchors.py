@@ -15,9 +15,9 @@ def test_anchors_write_valid_label_submissions_on_the_pipelines_folds(tiny):
     _, y, _ = preprocess.load_features(tiny)
     folds.save(tiny, folds.assign(y, config))
     models = anchors(tiny.root, tiny.slug)
-    # LightGBM and CatBoost where requirements-bench.txt is installed
+    # LightGBM where requirements-bench.txt is installed; CatBoost always (memdev's own dependency)
     installed = [name for name in OPTIONAL if importlib.util.find_spec(name.lower())]
-    assert [m.name for m in models] == ["IsolationForest", "HistGradientBoosting", *installed]
+    assert [m.name for m in models] == ["IsolationForest", "HistGradientBoosting", *installed, "CatBoost"]
     sample = pd.read_csv(tiny.sample_csv)
     for model in models:
         frame = pd.read_csv(model.csv)

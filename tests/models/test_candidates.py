@@ -7,8 +7,9 @@ from memdev.models.candidates import fitted_by, normal_rows
 
 
 def test_a_blend_is_fitted_through_the_candidates_it_averages():
-    assert fitted_by(["memae", "devnet", "gbm", "stack", "blend"], "full") == ["memae", "devnet", "gbm", "stack"]
-    assert fitted_by(["blend"], "full") == ["devnet", "stack"]
+    assert fitted_by(["memae", "devnet", "gbm", "stack", "blend"], "full") == [
+        "memae", "devnet", "gbm", "stack", "catboost"]
+    assert fitted_by(["blend"], "full") == ["devnet", "stack", "gbm", "catboost"]
     assert fitted_by(["gbm"], "full") == ["gbm"]
 
 

@@ -63,7 +63,7 @@ def test_every_candidate_can_be_submitted_from_the_stored_test_scores(tiny):  # 
     result = memdev(tiny.root, "train", "--comp", "tiny")
     assert result.returncode == 0, result.stderr
     cv = CVSummary.load(tiny)
-    assert set(cv.candidates) == {"memae", "devnet", "gbm", "stack", "blend", "iforest", "lof", "ensemble"}
+    assert set(cv.candidates) == {"memae", "devnet", "gbm", "catboost", "stack", "blend", "iforest", "lof", "ensemble"}
     rows = len(pd.read_parquet(tiny.test_ids))
     ensemble = {"devnet": 0.5, "iforest": 0.3, "blend": 0.2}
     for name in cv.candidates:

@@ -13,7 +13,9 @@ from memdev.training import folds as folds_io
 def test_candidates_depend_on_the_labels_and_the_stacking_switch():
     y = np.r_[0, 0, 1, 1]
     assert finetune.candidates(fast_config(stacking="auto"), y) == [
-        "memae", "devnet", "gbm", "stack", "blend", "iforest", "lof"]
+        "memae", "devnet", "gbm", "catboost", "stack", "blend", "iforest", "lof"]
+    assert finetune.candidates(fast_config(stacking="auto", regime="weak"), y) == [
+        "memae", "devnet", "gbm", "stack", "blend", "iforest", "lof"]  # no catboost: the weak blend has none
     assert finetune.candidates(fast_config(stacking="off"), y) == ["memae", "devnet", "iforest", "lof"]
     label_free = ["memae", "iforest", "lof"]
     assert finetune.candidates(fast_config(regime="novelty", target_column=None), np.zeros(3)) == label_free
@@ -85,6 +87,7 @@ def test_cross_validate_never_shows_a_fold_its_held_out_rows(monkeypatch):
 
     monkeypatch.setattr(finetune, "boosted", lambda seed: Memoriser())  # the stack
     monkeypatch.setattr(candidates, "boosted", lambda seed: Memoriser())  # gbm
+    monkeypatch.setattr(candidates, "ordered", lambda seed, threads: Memoriser())  # catboost
     monkeypatch.setattr(finetune, "fit_heads", recording_heads)
     memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
     seen = []
@@ -94,11 +97,13 @@ def test_cross_validate_never_shows_a_fold_its_held_out_rows(monkeypatch):
     for (fold, held), models, rows in zip(seen, result.folds, heads["rows"]):
         np.testing.assert_array_equal(held, np.flatnonzero(folds == fold))
         np.testing.assert_array_equal(rows, np.flatnonzero(folds != fold))  # the head's training rows
-        assert (models.gbm.predict_proba(X[held])[:, 1] == 0.5).all()  # never seen
         train = np.flatnonzero(folds != fold)
-        np.testing.assert_array_equal(models.gbm.predict_proba(X[train])[:, 1], y[train])  # it does memorise
-    assert (result.oof["gbm"] == 0.5).all() and (result.oof["stack"] == 0.5).all()
-    assert set(result.oof) == {"memae", "devnet", "gbm", "stack", "blend", "iforest", "lof"}
+        for model in (models.gbm, models.catboost):
+            assert (model.predict_proba(X[held])[:, 1] == 0.5).all()  # never seen
+            np.testing.assert_array_equal(model.predict_proba(X[train])[:, 1], y[train])  # it does memorise
+    assert (result.oof["gbm"] == 0.5).all() and (result.oof["catboost"] == 0.5).all()
+    assert (result.oof["stack"] == 0.5).all()
+    assert set(result.oof) == {"memae", "devnet", "gbm", "catboost", "stack", "blend", "iforest", "lof"}
 
 
 def test_with_a_few_labels_the_supervised_candidates_never_see_the_unlabeled_rows_they_doubt(monkeypatch):
@@ -148,19 +153,23 @@ def test_cross_validation_fits_what_no_tuned_parameter_changes_once_per_fold_acr
     real, real_detectors = finetune.boosted, candidates.detectors
     monkeypatch.setattr(finetune, "boosted", lambda seed: fitted.append("stack") or real(seed))
     monkeypatch.setattr(candidates, "boosted", lambda seed: fitted.append("gbm") or real(seed))
+    real_ordered = candidates.ordered
+    monkeypatch.setattr(candidates, "ordered", lambda seed, threads: fitted.append("catboost") or real_ordered(seed, 1))
     monkeypatch.setattr(candidates, "detectors", lambda seed: detectors.append(seed) or real_detectors(seed))
     drawn, real_draws = [], finetune.member_draws
     monkeypatch.setattr(finetune, "member_draws", lambda *args: drawn.append(1) or real_draws(*args))
     cache, reported = {}, []
     first = finetune.cross_validate(config, X, y, folds, memaes, lambda *args: reported.append(args[0]), stacked, cache)
-    assert sorted(fitted) == ["gbm", "gbm", "stack", "stack"] and reported == [0, 1]  # per fold; on_fold after each
+    assert sorted(fitted) == ["catboost", "catboost", "gbm", "gbm", "stack", "stack"]  # per fold
+    assert reported == [0, 1]  # on_fold after each fold
     assert len(detectors) == 4  # iforest and lof per fold
     again = finetune.cross_validate(config.with_params({"head.units": 4}), X, y, folds, memaes, cache=cache)
-    assert fitted.count("stack") == 4 and fitted.count("gbm") == 2 and len(detectors) == 4  # the rest: from the cache
+    assert fitted.count("stack") == 4 and len(detectors) == 4  # the rest: from the cache
+    assert fitted.count("gbm") == fitted.count("catboost") == 2
     assert len(drawn) == 1  # the heads' balanced batches too
-    for name in ("gbm", "iforest", "lof"):
+    for name in ("gbm", "catboost", "iforest", "lof"):
         np.testing.assert_array_equal(first.oof[name], again.oof[name])
-    assert set(first.oof) == {"memae", "devnet", "gbm", "stack", "blend", "iforest", "lof"}
+    assert set(first.oof) == {"memae", "devnet", "gbm", "catboost", "stack", "blend", "iforest", "lof"}
     assert all(m.gbm is not None and m.stack is not None and m.lof is not None for m in again.folds)
 
 
@@ -168,7 +177,7 @@ def test_the_blend_is_the_rank_mean_of_its_regimes_parts_out_of_fold_and_on_the_
     from memdev.models.ranks import blend
 
     X, y, config, folds, memaes, stacked = shifted_anomalies_with_fold_memaes(folds=2)
-    for regime, parts in (("full", ["devnet", "stack"]), ("weak", ["devnet", "stack", "gbm"])):
+    for regime, parts in (("full", ["devnet", "stack", "gbm", "catboost"]), ("weak", ["devnet", "stack", "gbm"])):
         chosen = config.with_params({"regime": regime})
         result = finetune.cross_validate(chosen, X, y, folds, memaes, stacked=stacked)
         np.testing.assert_allclose(result.oof["blend"], blend(*(result.oof[name] for name in parts)))

@@ -7,12 +7,15 @@
 ``gbm``
     a gradient-boosted classifier on the features alone, the strongest simple
     model, so the pipeline is never worse than it on CV;
+``catboost``
+    CatBoost's ordered boosting of symmetric trees on the features alone
+    (``full`` only): a booster unlike ``gbm``'s, which fits small sets better;
 ``stack``
     the same classifier on the features plus the MemAE's latent code and
     reconstruction error;
 ``blend``
-    the rank average of ``devnet`` and ``stack``, in the weak regime also of ``gbm``
-    (:func:`memdev.models.ranks.blend_parts`; fitted by none: made from their scores);
+    the rank average of ``devnet``, ``stack`` and ``gbm``, in the full regime also of
+    ``catboost`` (:func:`memdev.models.ranks.blend_parts`; fitted by none: made from their scores);
 ``iforest``
     scikit-learn's IsolationForest on the fold's training rows not labeled
     anomalous (every regime: it needs no labels);
@@ -35,6 +38,7 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+from catboost import CatBoostClassifier
 from sklearn.ensemble import IsolationForest
 from sklearn.neighbors import LocalOutlierFactor
 from xgboost import XGBClassifier
@@ -47,10 +51,10 @@ from memdev.models.ranks import blend_parts
 from memdev.models.stacked import VIEWS, StackedMemAE
 from memdev.paths import Paths
 
-PICKLED = ("gbm", "stack", "iforest", "lof")  # scikit-learn candidates, saved as pickles
+PICKLED = ("gbm", "catboost", "stack", "iforest", "lof")  # the candidates saved as pickles
 LABEL_FREE = ("memae", "iforest", "lof")  # the candidates that need no labels
-FIXED = ("gbm", "iforest", "lof")  # no tuned parameter changes them: tuning fits them once per fold
-SUPERVISED = ("devnet", "gbm", "stack")  # fitted on labels: in the weak regime only on :func:`trusted` rows
+FIXED = ("gbm", "catboost", "iforest", "lof")  # no tuned parameter changes them: tuning fits them once per fold
+SUPERVISED = ("devnet", "gbm", "catboost", "stack")  # fitted on labels: in the weak regime only on :func:`trusted` rows
 LOF_ROWS = 10_000
 # LOF's neighbour search costs (rows it holds) x (rows it scores): past 1,000,000 rows it holds fewer,
 # so 5,000,000 rows cost no more than 1,000,000 (2,000 held)
@@ -76,6 +80,15 @@ def boosted(seed: int) -> XGBClassifier:
     # hundreds of rows to a leaf where anomalies are rare, and lost CV on thyroid and cardio)
     return XGBClassifier(n_estimators=200, learning_rate=0.05, max_leaves=15, grow_policy="lossguide", max_depth=0,
                          min_child_weight=1e-3, reg_lambda=1.0, tree_method="hist", random_state=seed)
+
+
+def ordered(seed: int, threads: int) -> CatBoostClassifier:
+    """The ``catboost`` candidate's classifier: 300 symmetric trees at learning rate 0.1, on ``threads``
+    threads (0: one per core); CatBoost's own pool, which ``threadpool_limits`` does not reach."""
+    # 300 trees at 0.1, not its 1,000 at a rate fitted to the rows: as good on the halves of cardio
+    # and bank-marketing in a third of the time (BENCHMARKS-notes.md)
+    return CatBoostClassifier(iterations=300, learning_rate=0.1, random_seed=seed, thread_count=threads or -1,
+                              verbose=0, allow_writing_files=False)
 
 
 def stack_inputs(X: np.ndarray, parts: dict[str, np.ndarray]) -> np.ndarray:
@@ -118,11 +131,13 @@ def detectors(seed: int) -> tuple[IsolationForest, LocalOutlierFactor]:
             LocalOutlierFactor(n_neighbors=20, novelty=True))
 
 
-def fit_fixed(name: str, seed: int, X: np.ndarray, y: np.ndarray, rows: np.ndarray):
-    """``gbm``, ``iforest`` or ``lof`` fitted on ``X[rows]`` (``y``: every row's label; the detectors take
-    the rows not labeled anomalous)."""
+def fit_fixed(name: str, seed: int, X: np.ndarray, y: np.ndarray, rows: np.ndarray, threads: int = 1):
+    """A :data:`FIXED` candidate fitted on ``X[rows]`` (``y``: every row's label; the detectors take the
+    rows not labeled anomalous); ``threads``: CatBoost's."""
     if name == "gbm":
         return boosted(seed).fit(X[rows], y[rows])
+    if name == "catboost":
+        return ordered(seed, threads).fit(X[rows], y[rows])
     models = FoldModels(memae=None)
     models.fit_detectors(seed, X, normal_rows(y[rows], rows, len(X)), [name])
     return getattr(models, name)
@@ -154,7 +169,7 @@ def trusted_rows(rows: np.ndarray, kept: np.ndarray | None) -> np.ndarray:
 
 def fixed_scores(name: str, model, X: np.ndarray) -> np.ndarray:
     """A :data:`FIXED` candidate's scores of the rows ``X``, higher = more anomalous."""
-    if name == "gbm":
+    if name in ("gbm", "catboost"):
         return model.predict_proba(X)[:, 1]
     return -model.score_samples(X)  # score_samples: higher = more normal
 
@@ -183,6 +198,7 @@ class FoldModels:
     memae: MemAEDetector
     devnet: keras.Model | None = None
     gbm: XGBClassifier | None = None
+    catboost: CatBoostClassifier | None = None
     stack: XGBClassifier | None = None
     iforest: IsolationForest | None = None
     lof: LocalOutlierFactor | None = None

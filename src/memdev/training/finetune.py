@@ -112,7 +112,7 @@ def candidates(config: Config, y: np.ndarray) -> list[str]:
         return list(LABEL_FREE)
     names = ["memae", "devnet"]
     if config.stacking != "off":
-        names += ["gbm", "stack", "blend"]
+        names += ["gbm", "catboost", "stack", "blend"] if config.regime == "full" else ["gbm", "stack", "blend"]
     return names + ["iforest", "lof"]
 
 
@@ -128,7 +128,7 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
 
     ``stacked``: the MemAEs as :class:`StackedMemAE`, if at hand. ``cache``:
     a dict kept across calls on the same X, y, folds and seed (tuning's
-    trials): ``gbm``, ``iforest`` and ``lof`` depend on none of the tuned
+    trials): ``gbm``, ``catboost``, ``iforest`` and ``lof`` depend on none of the tuned
     parameters, so their fold models and scores (or the futures of the fits
     :func:`queue_fixed` queued) are computed once into it and reused, as are
     the DevNet heads' balanced batches and the rows the supervised candidates
@@ -235,7 +235,7 @@ def queue_fixed(pool: ThreadPoolExecutor, config: Config, X, y: np.ndarray, fold
         rows = np.flatnonzero(folds != fold)
         rows = trusted_rows(rows, kept) if name in SUPERVISED else rows
         jobs[name, fold] = pool.submit(limited, openmp, fit_and_score, name, config.seed, X, y, rows,
-                                       np.flatnonzero(folds == fold))
+                                       np.flatnonzero(folds == fold), config.threads.boosting)
     return jobs
 
 
@@ -246,9 +246,10 @@ def trusted_mask(config: Config, X, y: np.ndarray, cache: dict) -> np.ndarray | 
     return cache[TRUSTED]
 
 
-def fit_and_score(name: str, seed: int, X, y: np.ndarray, rows: np.ndarray, held_out: np.ndarray):
+def fit_and_score(name: str, seed: int, X, y: np.ndarray, rows: np.ndarray, held_out: np.ndarray,
+                  threads: int = 1):
     """A :data:`FIXED` candidate fitted on ``X[rows]``, and its scores of ``X[held_out]``."""
-    model = fit_fixed(name, seed, X, y, rows)
+    model = fit_fixed(name, seed, X, y, rows, threads)
     # a chunk at a time: the pool's jobs would otherwise each copy a fold's held-out rows at once
     parts = np.array_split(held_out, max(1, -(-len(held_out) // SCORED_ROWS)))
     return model, np.concatenate([fixed_scores(name, model, X[part]) for part in parts])

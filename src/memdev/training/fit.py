@@ -1,7 +1,7 @@
 """`memdev fit` (what `make train` runs): pretrain, then finetune, in one process.
 
 One TensorFlow start-up, the fold MemAEs handed over in memory, and the
-candidates no MemAE changes (``gbm``, ``iforest``, ``lof``) fitted on the
+candidates no MemAE changes (``gbm``, ``catboost``, ``iforest``, ``lof``) fitted on the
 fold pool while the MemAEs train: TensorFlow's small steps keep about one
 core busy, so a second core is otherwise idle then.
 """

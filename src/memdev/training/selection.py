@@ -41,7 +41,7 @@ from memdev.training import folds as folds_io
 ENSEMBLE = "ensemble"
 STEPS = 10  # greedy additions at most: weights in tenths
 DERIVED = ("blend", ENSEMBLE)  # made from other candidates' scores: never an ensemble member
-# kept unless another candidate beats it clearly: with a few dozen labeled anomalies the best of eight
+# kept unless another candidate beats it clearly: with a few dozen labeled anomalies the best of
 # candidates on CV is often the luckiest, and keeping the blend raised nested CV (BENCHMARKS-notes.md)
 PRIOR = "blend"
 
