@@ -87,7 +87,7 @@ def test_cross_validate_never_shows_a_fold_its_held_out_rows(monkeypatch):
 
     monkeypatch.setattr(finetune, "boosted", lambda seed: Memoriser())  # the stack
     monkeypatch.setattr(candidates, "boosted", lambda seed: Memoriser())  # gbm
-    monkeypatch.setattr(candidates, "ordered", lambda seed, threads: Memoriser())  # catboost
+    monkeypatch.setattr(candidates, "symmetric", lambda seed, threads: Memoriser())  # catboost
     monkeypatch.setattr(finetune, "fit_heads", recording_heads)
     memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
     seen = []
@@ -153,8 +153,8 @@ def test_cross_validation_fits_what_no_tuned_parameter_changes_once_per_fold_acr
     real, real_detectors = finetune.boosted, candidates.detectors
     monkeypatch.setattr(finetune, "boosted", lambda seed: fitted.append("stack") or real(seed))
     monkeypatch.setattr(candidates, "boosted", lambda seed: fitted.append("gbm") or real(seed))
-    real_ordered = candidates.ordered
-    monkeypatch.setattr(candidates, "ordered", lambda seed, threads: fitted.append("catboost") or real_ordered(seed, 1))
+    real_symmetric = candidates.symmetric
+    monkeypatch.setattr(candidates, "symmetric", lambda seed, threads: fitted.append("catboost") or real_symmetric(seed, 1))
     monkeypatch.setattr(candidates, "detectors", lambda seed: detectors.append(seed) or real_detectors(seed))
     drawn, real_draws = [], finetune.member_draws
     monkeypatch.setattr(finetune, "member_draws", lambda *args: drawn.append(1) or real_draws(*args))

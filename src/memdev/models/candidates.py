@@ -8,8 +8,9 @@
     a gradient-boosted classifier on the features alone, the strongest simple
     model, so the pipeline is never worse than it on CV;
 ``catboost``
-    CatBoost's ordered boosting of symmetric trees on the features alone
-    (``full`` only): a booster unlike ``gbm``'s, which fits small sets better;
+    CatBoost's classifier on the features alone (``full`` only): symmetric
+    trees, each level split on one condition, a booster unlike ``gbm``'s that
+    fitted cardio's small sets better;
 ``stack``
     the same classifier on the features plus the MemAE's latent code and
     reconstruction error;
@@ -82,7 +83,7 @@ def boosted(seed: int) -> XGBClassifier:
                          min_child_weight=1e-3, reg_lambda=1.0, tree_method="hist", random_state=seed)
 
 
-def ordered(seed: int, threads: int) -> CatBoostClassifier:
+def symmetric(seed: int, threads: int) -> CatBoostClassifier:
     """The ``catboost`` candidate's classifier: 300 symmetric trees at learning rate 0.1, on ``threads``
     threads (0: one per core); CatBoost's own pool, which ``threadpool_limits`` does not reach."""
     # 300 trees at 0.1, not its 1,000 at a rate fitted to the rows: as good on the halves of cardio
@@ -137,7 +138,7 @@ def fit_fixed(name: str, seed: int, X: np.ndarray, y: np.ndarray, rows: np.ndarr
     if name == "gbm":
         return boosted(seed).fit(X[rows], y[rows])
     if name == "catboost":
-        return ordered(seed, threads).fit(X[rows], y[rows])
+        return symmetric(seed, threads).fit(X[rows], y[rows])
     models = FoldModels(memae=None)
     models.fit_detectors(seed, X, normal_rows(y[rows], rows, len(X)), [name])
     return getattr(models, name)
