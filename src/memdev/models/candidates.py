@@ -12,7 +12,7 @@
     trees, each level split on one condition, a booster unlike ``gbm``'s that
     fitted cardio's small sets better;
 ``stack``
-    the same classifier on the features plus the MemAE's latent code and
+    ``gbm``'s classifier on the features plus the MemAE's latent code and
     reconstruction error;
 ``blend``
     the rank average of ``devnet``, ``stack`` and ``gbm``, in the full regime also of

@@ -42,7 +42,7 @@ ENSEMBLE = "ensemble"
 STEPS = 10  # greedy additions at most: weights in tenths
 DERIVED = ("blend", ENSEMBLE)  # made from other candidates' scores: never an ensemble member
 # kept unless another candidate beats it clearly: with a few dozen labeled anomalies the best of
-# candidates on CV is often the luckiest, and keeping the blend raised nested CV (BENCHMARKS-notes.md)
+# eight or nine candidates on CV is often the luckiest, and keeping the blend raised nested CV (BENCHMARKS-notes.md)
 PRIOR = "blend"
 
 
