@@ -7,14 +7,9 @@ from memdev.models.candidates import fitted_by, normal_rows
 
 
 def test_a_blend_is_fitted_through_the_candidates_it_averages():
-    assert fitted_by(["memae", "devnet", "gbm", "stack", "blend"], "full") == [
-        "memae", "devnet", "gbm", "stack", "catboost"]
-    assert fitted_by(["blend"], "full") == ["devnet", "stack", "gbm", "catboost"]
-    assert fitted_by(["gbm"], "full") == ["gbm"]
-
-
-def test_with_a_few_labels_the_blend_also_averages_the_booster_on_the_features_alone():
-    assert fitted_by(["blend"], "weak") == ["devnet", "stack", "gbm"]
+    assert fitted_by(["memae", "devnet", "gbm", "stack", "blend"]) == ["memae", "devnet", "gbm", "stack", "catboost"]
+    assert fitted_by(["blend"]) == ["devnet", "stack", "gbm", "catboost"]
+    assert fitted_by(["gbm"]) == ["gbm"]
 
 
 def test_label_free_detectors_learn_the_rows_not_labeled_anomalous_and_lof_holds_at_most_its_cap(monkeypatch):

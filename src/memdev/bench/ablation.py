@@ -8,7 +8,7 @@ one competition and seed uses the same folds and the same MemAE per fold.
   the features; its nested CV (the cut chosen without each
   fold, on the metrics that need one).
 * Candidates: the nested CV of the selection with today's menu (memae,
-  devnet, gbm, catboost where every label is known, stack, blend), with
+  devnet, gbm, catboost, stack, blend), with
   IsolationForest and LOF added, with the rank ensemble added, and with the
   label-free scores as two more stack columns (``stack_lf``), and two smaller
   menus, beside each candidate alone.
@@ -26,7 +26,7 @@ from memdev.config import HEAD_INPUTS
 
 COMPETITIONS = ("thyroid", "mammography", "satellite", "bank-marketing-weak", "bank-marketing", "cardio")
 HEAD_COMPETITIONS = ("thyroid", "mammography", "satellite", "bank-marketing-weak", "bank-marketing")
-TODAY = ("memae", "devnet", "gbm", "catboost", "stack", "blend")  # catboost: full regime only
+TODAY = ("memae", "devnet", "gbm", "catboost", "stack", "blend")
 MENUS = {  # name: (candidates, ensemble in the menu, the candidate kept unless clearly beaten)
     "A memae, devnet, gbm, catboost, stack, blend": (TODAY, False, None),
     "B A + iforest, lof": (TODAY + ("iforest", "lof"), False, None),

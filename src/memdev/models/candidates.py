@@ -8,15 +8,15 @@
     a gradient-boosted classifier on the features alone, the strongest simple
     model, so the pipeline is never worse than it on CV;
 ``catboost``
-    CatBoost's classifier on the features alone (``full`` only): symmetric
-    trees, each level split on one condition, a booster unlike ``gbm``'s that
-    fitted cardio's small sets better;
+    CatBoost's classifier on the features alone: symmetric trees, each level
+    split on one condition, a booster unlike ``gbm``'s that fitted cardio's
+    small sets better;
 ``stack``
     ``gbm``'s classifier on the features plus the MemAE's latent code and
     reconstruction error;
 ``blend``
-    the rank average of ``devnet``, ``stack`` and ``gbm``, in the full regime also of
-    ``catboost`` (:func:`memdev.models.ranks.blend_parts`; fitted by none: made from their scores);
+    the rank average of ``devnet``, ``stack``, ``gbm`` and ``catboost``
+    (:data:`memdev.models.ranks.BLEND_PARTS`; fitted by none: made from their scores);
 ``iforest``
     scikit-learn's IsolationForest on the fold's training rows not labeled
     anomalous (every regime: it needs no labels);
@@ -25,7 +25,7 @@
     most :data:`LOF_ROWS` of them drawn at random (fewer past a million rows,
     :data:`LOF_PAIRS`): each row it scores costs a search of all it holds.
 
-In the weak regime ``devnet``, ``gbm`` and ``stack`` leave out of their training rows the
+In the weak regime ``devnet``, ``gbm``, ``catboost`` and ``stack`` leave out of their training rows the
 unlabeled rows most likely anomalous (:func:`trusted`).
 
 Ensembles of these are made from their scores by :mod:`memdev.training.selection`
@@ -48,7 +48,7 @@ from memdev import atomic, manifest
 from memdev.config import Config
 from memdev.models.devnet import head_inputs
 from memdev.models.memae import SCORE_BATCH, MemAEDetector, as_stacked
-from memdev.models.ranks import blend_parts
+from memdev.models.ranks import BLEND_PARTS
 from memdev.models.stacked import VIEWS, StackedMemAE
 from memdev.paths import Paths
 
@@ -175,9 +175,9 @@ def fixed_scores(name: str, model, X: np.ndarray) -> np.ndarray:
     return -model.score_samples(X)  # score_samples: higher = more normal
 
 
-def fitted_by(names: list[str], regime: str) -> list[str]:
+def fitted_by(names: list[str]) -> list[str]:
     """The candidates among ``names`` a fold fits itself (``blend`` is made from others' scores)."""
-    parts = {"blend": list(blend_parts(regime))}
+    parts = {"blend": list(BLEND_PARTS)}
     out = []
     for name in names:
         for part in parts.get(name, [name]):

@@ -43,7 +43,7 @@ from memdev.models.candidates import (
 )
 from memdev.models.devnet import fit_heads, member_draws
 from memdev.models.memae import MemAEDetector, as_stacked
-from memdev.models.ranks import blend, blend_parts
+from memdev.models.ranks import BLEND_PARTS, blend
 from memdev.models.stacked import StackedMemAE
 from memdev.paths import Paths
 from memdev.training import folds as folds_io
@@ -112,7 +112,7 @@ def candidates(config: Config, y: np.ndarray) -> list[str]:
         return list(LABEL_FREE)
     names = ["memae", "devnet"]
     if config.stacking != "off":
-        names += ["gbm", "catboost", "stack", "blend"] if config.regime == "full" else ["gbm", "stack", "blend"]
+        names += ["gbm", "catboost", "stack", "blend"]
     return names + ["iforest", "lof"]
 
 
@@ -135,7 +135,7 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     may fit on (:func:`trusted_mask`).
     """
     names = candidates(config, y)
-    fitted = fitted_by(names, config.regime)
+    fitted = fitted_by(names)
     count = folds_io.count(folds)
     train = [np.flatnonzero(folds != fold) for fold in range(count)]
     held_out = [np.flatnonzero(folds == fold) for fold in range(count)]
@@ -191,7 +191,7 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
             for job in fits.values():
                 job.cancel()
     if "blend" in names:
-        oof["blend"] = blend(*(oof[name] for name in blend_parts(config.regime)))
+        oof["blend"] = blend(*(oof[name] for name in BLEND_PARTS))
     return result
 
 
@@ -201,7 +201,7 @@ def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarra
 
     The scikit-learn candidates score on ``threads.folds`` threads while the MemAE's and the heads' run.
     """
-    fitted = fitted_by(names, config.regime)
+    fitted = fitted_by(names)
     fixed = [name for name in fitted if name in FIXED]
     networks = [name for name in fitted if name not in FIXED]
     openmp = config.threads.boosting or None
@@ -221,7 +221,7 @@ def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarra
                 totals[name] = totals.get(name, 0) + values / len(fold_models)
             bar.advance(1, f"{len(X_test)} test rows scored")
     if "blend" in names:
-        totals["blend"] = blend(*(totals[name] for name in blend_parts(config.regime)))
+        totals["blend"] = blend(*(totals[name] for name in BLEND_PARTS))
     return totals
 
 

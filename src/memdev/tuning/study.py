@@ -22,7 +22,7 @@ import sqlalchemy
 
 from memdev.config import Config
 from memdev.features import preprocess
-from memdev.models.ranks import blend_parts
+from memdev.models.ranks import BLEND_PARTS
 from memdev.paths import Paths
 
 log = logging.getLogger(__name__)
@@ -40,11 +40,10 @@ def identity(config: Config, space: dict, paths: Paths) -> dict[str, Any]:
     settings = {key: value for key, value in config.to_dict().items() if key not in UNHASHED}
     data = preprocess.load_info(paths).get("stamp", {})
     # "objective": what a trial returns; trials of an earlier objective (the optimistic CV, the nested CV
-    # of a selection without the blend prior, or a weak regime's blend of devnet and stack alone) are not
-    # comparable with today's
-    objective = "nested CV, blend kept unless clearly beaten"
+    # of a selection without the blend prior, or a blend of other parts) are not comparable with today's
+    objective = "nested CV, the blend of " + " ".join(BLEND_PARTS) + " kept unless clearly beaten"
     if config.regime == "weak":
-        objective += ", weak: the blend of " + " ".join(blend_parts(config.regime)) + " always"
+        objective += ", weak: the blend always"
     return {"config": settings, "search space": space, "data": {"train data": data.get("train", "")},
             "features config": data.get("config", ""), "objective": objective}
 
