@@ -85,7 +85,7 @@ def section(done: dict[str, list[dict]], header: str) -> str:
              "seed's own draw), run by `make train` in the weak regime; the out-of-fold scores of each candidate",
              "and of what the pipeline submits, scored against the hidden labels of the training rows (average",
              "precision; ROC-AUC for the pipeline), mean ± std over the seeds. Train.csv only. Why the weak",
-             f"regime leaves doubted rows out and blends three candidates: [{NOTES}]({NOTES}).", "",
+             f"regime leaves doubted rows out and blends four candidates: [{NOTES}]({NOTES}).", "",
              "| competition | " + " | ".join(names) + " | pipeline ROC-AUC | chosen (per seed) |",
              "|---|" + "---|" * (len(names) + 2)]
     for slug, runs in done.items():
