@@ -8,10 +8,10 @@ one competition and seed uses the same folds and the same MemAE per fold.
   the features; its nested CV (the cut chosen without each
   fold, on the metrics that need one).
 * Candidates: the nested CV of the selection with today's menu (memae,
-  devnet, gbm, catboost, stack, blend), with
-  IsolationForest and LOF added, with the rank ensemble added, and with the
-  label-free scores as two more stack columns (``stack_lf``), and two smaller
-  menus, beside each candidate alone.
+  devnet, gbm, catboost, stack, blend), with IsolationForest and LOF added,
+  with the rank ensemble added, and with the label-free scores as two more
+  stack columns (``stack_lf``), and two smaller menus, beside each candidate
+  alone.
   The out-of-fold scores are kept in ``oof.npz`` beside ``ablation.json``.
 """
 
