@@ -39,12 +39,17 @@ def test_sha256_is_the_hex_digest_of_the_bytes(tmp_path):
     assert atomic.sha256(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 
-def test_a_temporary_left_by_a_killed_writer_is_removed_by_the_next_write(tmp_path):
+def dead_pid() -> str:
+    """The pid of a process that has ended."""
     import subprocess
     import sys
 
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    orphan = tmp_path / f".x.{dead.stdout.strip()}.abc123.npy"
+    return subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+
+
+def test_a_temporary_left_by_a_killed_writer_is_removed_by_the_next_write(tmp_path):
+    orphan = tmp_path / f".x.{dead_pid()}.abc123.npy"
     live = tmp_path / ".x.1.def456.npy"  # pid 1 is always running: another writer, left alone
     for path in (orphan, live):
         path.write_text("half")
@@ -62,12 +67,8 @@ def test_write_new_never_takes_the_name_of_an_existing_file(tmp_path):
 
 
 def test_write_new_removes_the_temporaries_killed_writers_left_under_other_names(tmp_path):
-    import subprocess
-    import sys
-
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     # a submission killed a second earlier: its name had another timestamp
-    orphan = tmp_path / f".20261123T115959Z_f1-0.5000.{dead.stdout.strip()}.abc123.csv"
+    orphan = tmp_path / f".20261123T115959Z_f1-0.5000.{dead_pid()}.abc123.csv"
     live = tmp_path / ".20261123T115959Z_f1-0.5000.1.def456.csv"  # pid 1 is always running
     for path in (orphan, live):
         path.write_text("half")

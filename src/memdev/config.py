@@ -95,7 +95,7 @@ class ThreadsConfig:
     # threads of the boosters (XGBoost's and CatBoost's) and of LOF's neighbour search: OpenMP's
     # spin at every barrier, and on a shared 2-core machine 2 threads made a fit slower than 1
     boosting: int = 1
-    # folds whose scikit-learn candidates (gbm, catboost, stack, iforest, lof) are fitted
+    # folds whose fixed candidates and stacks (gbm, catboost, stack, iforest, lof) are fitted
     # at once, each on `boosting` threads: they spend most of their time
     # outside the GIL, so a second core finishes them nearly twice as fast
     folds: int = 0

@@ -130,8 +130,7 @@ def menu_rows(config, y, folds, oof: dict[str, np.ndarray]) -> dict[str, float]:
     """Every menu's nested CV, and each candidate's alone, from the out-of-fold scores."""
     from memdev.training import selection
 
-    out = {name: selection.nested(config, y, folds, {n: oof[n] for n in names if n in oof}, ensemble,
-                                  prior).value
+    out = {name: selection.nested(config, y, folds, {n: oof[n] for n in names}, ensemble, prior).value
            for name, (names, ensemble, prior) in MENUS.items()}
     out.update({f"fixed: {name}": selection.nested(config, y, folds, {name: scores}).value for name, scores in oof.items()})
     return out
