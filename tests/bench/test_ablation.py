@@ -33,6 +33,17 @@ def test_the_menus_measure_iforest_lof_the_ensemble_stack_lf_and_the_blend_prior
     assert ablation.MENUS[names[-1]] == (ablation.MENUS[names[2]][0], True, "blend")  # the default: C kept to the blend
 
 
+def test_the_smaller_blends_leave_out_each_part_and_then_both_parts_that_read_the_memae():
+    from memdev.models.ranks import BLEND_PARTS, blend
+
+    rng = np.random.default_rng(0)
+    oof = {name: rng.random(50) for name in BLEND_PARTS}
+    smaller = ablation.smaller_blends(oof)
+    assert set(smaller) == {f"blend - {name}" for name in BLEND_PARTS} | {"blend - devnet, stack"}
+    np.testing.assert_array_equal(smaller["blend - devnet, stack"], blend(oof["gbm"], oof["catboost"]))
+    np.testing.assert_array_equal(smaller["blend - stack"], blend(oof["devnet"], oof["gbm"], oof["catboost"]))
+
+
 def test_a_finished_run_measures_the_menus_again_from_its_kept_scores_without_training(tmp_path, monkeypatch):
     from conftest import fast_config
     from memdev import config as config_io
@@ -50,6 +61,7 @@ def test_a_finished_run_measures_the_menus_again_from_its_kept_scores_without_tr
     out = ablation.measure("toy", tmp_path, tmp_path, 0)
     assert out["features"] == 0.5 and "gone" not in out  # the head rows read back, the menus measured again
     assert set(ablation.MENUS) | {f"fixed: {n}" for n in names} <= set(out) and out["B A + iforest, lof"] > 0.5
+    assert out["fixed: blend - devnet, stack"] > 0.5
 
 
 def test_a_first_run_measures_the_heads_and_the_menus_and_keeps_them(tmp_path, monkeypatch):

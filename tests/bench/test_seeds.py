@@ -40,6 +40,15 @@ def test_what_the_memae_adds_is_said_in_plain_words_and_noise_is_called_noise():
     assert "stack 0.9100 ± 0.0050 (+0.0000: adds nothing beyond noise)" in text
 
 
+def test_the_memae_is_judged_against_the_better_of_the_two_boosters():
+    runs = [run(0, 0.90, 0.95, 0.94), run(1, 0.92, 0.95, 0.94)]
+    for found in runs:
+        found.candidates.append(model("catboost", 0.92, 0.97))
+    text = seeds.contributions_section(runs)
+    assert "gbm 0.9100 ± 0.0100; catboost 0.9700 ± 0.0000;" in text
+    assert "stack 0.9500 ± 0.0000 (-0.0200: costs)" in text
+
+
 def test_done_when_compares_the_mean_public_score_with_both_best_anchors():
     text = seeds.done_when_section([run(0, 0.9, 0.9, 0.9), run(1, 0.9, 0.9, 0.9)], {"cardio": (0.9216, "HGB")})
     assert "| cardio | 0.9300 ± 0.0000 | 0.9250 (HistGradientBoosting) | **met** (+0.0050) | 0.9216 (HGB) | **met** (+0.0084) |" in text

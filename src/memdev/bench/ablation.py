@@ -11,7 +11,8 @@ one competition and seed uses the same folds and the same MemAE per fold.
   devnet, gbm, catboost, stack, blend), with IsolationForest and LOF added,
   with the rank ensemble added, and with the label-free scores as two more
   stack columns (``stack_lf``), and two smaller menus, beside each candidate
-  alone.
+  alone, the blend with each of its parts left out, and the blend of the
+  boosters alone (neither MemAE nor DevNet head).
   The out-of-fold scores are kept in ``oof.npz`` beside ``ablation.json``.
 """
 
@@ -23,9 +24,11 @@ import numpy as np
 
 from memdev.bench.runs import edit_config, make, prepare
 from memdev.config import HEAD_INPUTS
+from memdev.models.ranks import BLEND_PARTS, blend
 
 COMPETITIONS = ("thyroid", "mammography", "satellite", "bank-marketing-weak", "bank-marketing", "cardio")
 HEAD_COMPETITIONS = ("thyroid", "mammography", "satellite", "bank-marketing-weak", "bank-marketing")
+WITH_MEMAE = ("devnet", "stack")  # the blend's parts that read the MemAE's views
 TODAY = ("memae", "devnet", "gbm", "catboost", "stack", "blend")
 MENUS = {  # name: (candidates, ensemble in the menu, the candidate kept unless clearly beaten)
     "A memae, devnet, gbm, catboost, stack, blend": (TODAY, False, None),
@@ -127,12 +130,21 @@ def menus(config, X, y, folds, memaes, stacked, root) -> dict[str, float]:
 
 
 def menu_rows(config, y, folds, oof: dict[str, np.ndarray]) -> dict[str, float]:
-    """Every menu's nested CV, and each candidate's alone, from the out-of-fold scores."""
+    """Every menu's nested CV, and each candidate's alone and each smaller blend's, from the out-of-fold scores."""
     from memdev.training import selection
 
     out = {name: selection.nested(config, y, folds, {n: oof[n] for n in names}, ensemble, prior).value
            for name, (names, ensemble, prior) in MENUS.items()}
+    oof = oof | smaller_blends(oof)
     out.update({f"fixed: {name}": selection.nested(config, y, folds, {name: scores}).value for name, scores in oof.items()})
+    return out
+
+
+def smaller_blends(oof: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The blend with each part left out, and with the parts that use neither the MemAE nor the DevNet head:
+    what each part, and the two together, add to the blend."""
+    out = {f"blend - {left}": blend(*(oof[name] for name in BLEND_PARTS if name != left)) for left in BLEND_PARTS}
+    out["blend - " + ", ".join(WITH_MEMAE)] = blend(*(oof[name] for name in BLEND_PARTS if name not in WITH_MEMAE))
     return out
 
 

@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from memdev.bench.results import Result
+from memdev.models.ranks import BLEND_PARTS
 
 ANCHORS = ("IsolationForest", "HistGradientBoosting", "LightGBM", "CatBoost")
-# the booster alone, and the candidates that hold a MemAE view or the DevNet head
-BOOSTER, WITH_MEMAE = "gbm", ("stack", "devnet", "blend")
+# the boosters alone, and the candidates that hold a MemAE view or the DevNet head
+BOOSTERS, WITH_MEMAE = ("gbm", "catboost"), ("stack", "devnet", "blend")
 
 
 def published(path: Path) -> dict[str, tuple[float, str]]:
@@ -111,17 +112,18 @@ def candidates_section(done: list[Result]) -> str:
 
 
 def contributions_section(done: list[Result]) -> str:
-    """Per regime, in plain words: what the MemAE views and the DevNet head add over the booster alone."""
+    """Per regime, in plain words: what the MemAE views and the DevNet head add over the better booster alone."""
     lines = ["## What the MemAE and the DevNet head add", "",
-             "Nested CV, mean ± std over the seeds. `gbm` is the booster alone (XGBoost on the",
-             "features); `stack` adds the MemAE's latent code and error as columns; `devnet` is the deviation head",
-             "(features and MemAE error); `blend` averages devnet's and stack's ranks (weak: gbm's too);",
-             "`pipeline` is what the nested selection submits. A difference within the",
-             "larger of the two standard deviations is noise.", ""]
+             "Nested CV, mean ± std over the seeds. `gbm` (XGBoost) and `catboost` are the boosters alone on the",
+             "features, and each difference is against the better of the two; `stack` adds the MemAE's latent code",
+             "and error as columns; `devnet` is the deviation head (features and MemAE error); `blend` averages the",
+             f"ranks of {', '.join(BLEND_PARTS)}; `pipeline` is what the nested selection submits. A difference within",
+             "the larger of the two standard deviations is noise. What each part adds to the blend: the candidate",
+             "menu ablation's `blend - x` rows.", ""]
     by_regime: dict[str, list[str]] = {}
     for slug, runs in grouped(done).items():
-        base = spread(nested(runs, BOOSTER))
-        if base is None:
+        boosters = {name: found for name in BOOSTERS if (found := spread(nested(runs, name))) is not None}
+        if not boosters:
             submitted = runs[0].chosen + (f" ({', '.join(f'{n} {w:.1f}' for n, w in runs[0].weights.items())})"
                                           if runs[0].weights and len(runs[0].weights) > 1 else "")
             by_regime.setdefault(runs[0].regime, []).append(
@@ -129,17 +131,27 @@ def contributions_section(done: list[Result]) -> str:
                 f"the MemAE's error {cell(public(runs, 'memae'))}, IsolationForest {cell(public(runs, 'iforest'))}, "
                 f"LOF {cell(public(runs, 'lof'))}; what was submitted {cell(public(runs, 'pipeline'))}.")
             continue
-        words = [f"gbm {base[0]:.4f} ± {base[1]:.4f}"]
+        base = max(boosters.values())
+        words = [f"{name} {mean:.4f} ± {std:.4f}" for name, (mean, std) in boosters.items()]
         for name in WITH_MEMAE + ("pipeline",):
             other = spread(nested(runs, name))
             if other is not None:
-                diff, noise = other[0] - base[0], max(other[1], base[1])
-                verdict = "adds nothing beyond noise" if abs(diff) <= noise else ("adds" if diff > 0 else "costs")
-                words.append(f"{name} {other[0]:.4f} ± {other[1]:.4f} ({diff:+.4f}: {verdict})")
+                words.append(f"{name} {other[0]:.4f} ± {other[1]:.4f} ({verdict(other, base)})")
         by_regime.setdefault(runs[0].regime, []).append(f"- {slug}: " + "; ".join(words) + ".")
     for regime, items in by_regime.items():
         lines += [f"**{regime}**", "", *items, ""]
     return "\n".join(lines).rstrip()
+
+
+def verdict(mine: tuple[float, float], base: tuple[float, float]) -> str:
+    """``mine`` against ``base`` (each mean, std) in plain words: a difference within the larger std is noise.
+
+    On the values as a table shows them (4 decimals), so that the difference is that of the cells.
+    """
+    (mean, std), (base_mean, base_std) = [(round(a, 4), round(b, 4)) for a, b in (mine, base)]
+    diff = mean - base_mean
+    words = "adds nothing beyond noise" if abs(diff) <= max(std, base_std) else "adds" if diff > 0 else "costs"
+    return f"{diff:+.4f}: {words}"
 
 
 def done_when_section(done: list[Result], anchors_md: dict[str, tuple[float, str]]) -> str:

@@ -79,7 +79,7 @@ def measure(slug: str, source: Path, root: Path, seed: int) -> dict:
 def section(done: dict[str, list[dict]], header: str) -> str:
     """The report: per competition, each candidate's hidden-label average precision (and the pipeline's
     ROC-AUC), mean ± std over the seeds, and what the pipeline chose."""
-    names = [PIPELINE, "blend", "devnet", "stack", "gbm", "iforest", "memae", "lof"]
+    names = [PIPELINE, "blend", "devnet", "stack", "gbm", "catboost", "iforest", "memae", "lof"]
     lines = [HEADING, "", header, "",
              f"Each fully labeled practice competition with all but {LABELS} anomaly labels of train.csv hidden (a",
              "seed's own draw), run by `make train` in the weak regime; the out-of-fold scores of each candidate",
