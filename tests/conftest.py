@@ -214,6 +214,15 @@ def memdev(root, *args, **kwargs) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, env=env, **kwargs)
 
 
+def completed(paths: Paths):
+    """The study ``make tune`` keeps in ``paths``' SQLite file, and its completed trials."""
+    import optuna
+
+    summaries = optuna.get_all_study_summaries(f"sqlite:///{paths.study_db}")
+    study = optuna.load_study(study_name=summaries[0].study_name, storage=f"sqlite:///{paths.study_db}")
+    return study, [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+
+
 @pytest.fixture
 def tiny(tmp_path):
     """A 240-row fully labeled competition, preprocessed, with a config for seconds-long trials.
