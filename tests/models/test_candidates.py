@@ -3,6 +3,7 @@
 import numpy as np
 
 from conftest import fast_config, gaussian_rows
+from memdev.models import candidates
 from memdev.models.candidates import fitted_by, normal_rows
 
 
@@ -10,6 +11,16 @@ def test_a_blend_is_fitted_through_the_candidates_it_averages():
     assert fitted_by(["memae", "devnet", "gbm", "stack", "blend"]) == ["memae", "devnet", "gbm", "stack", "catboost"]
     assert fitted_by(["blend"]) == ["devnet", "stack", "gbm", "catboost"]
     assert fitted_by(["gbm"]) == ["gbm"]
+
+
+def test_catboost_keeps_300_trees_at_0_1_on_small_sets_and_takes_catboosts_own_sizes_past_50_000_rows():
+    def size(rows):
+        params = candidates.symmetric(0, 1, rows).get_params()
+        return params["iterations"], params.get("learning_rate")
+
+    assert size(1_000) == size(candidates.SMALL_ROWS) == (300, 0.1)
+    assert size(candidates.SMALL_ROWS + 1) == size(300_000) == (1000, None)  # None: CatBoost sets it from the rows
+    assert size(600_000) == (500, None) and size(5_000_000) == (300, None)  # trees x rows bounded past 300,000 rows
 
 
 def test_label_free_detectors_learn_the_rows_not_labeled_anomalous_and_lof_holds_at_most_its_cap(monkeypatch):
