@@ -13,14 +13,15 @@ def test_a_blend_is_fitted_through_the_candidates_it_averages():
     assert fitted_by(["gbm"]) == ["gbm"]
 
 
-def test_catboost_keeps_300_trees_at_0_1_on_small_sets_and_takes_catboosts_own_sizes_past_50_000_rows():
-    def size(rows):
-        params = candidates.symmetric(0, 1, rows).get_params()
+def test_catboost_keeps_300_trees_at_0_1_unless_many_rows_hold_many_labeled_anomalies():
+    def size(rows, anomalies=candidates.MANY_ANOMALIES):
+        params = candidates.symmetric(0, 1, rows, anomalies).get_params()
         return params["iterations"], params.get("learning_rate")
 
     assert size(1_000) == size(candidates.SMALL_ROWS) == (300, 0.1)
     assert size(candidates.SMALL_ROWS + 1) == size(300_000) == (1000, None)  # None: CatBoost sets it from the rows
     assert size(600_000) == (500, None) and size(5_000_000) == (300, None)  # trees x rows bounded past 300,000 rows
+    assert size(300_000, anomalies=candidates.MANY_ANOMALIES - 1) == (300, 0.1)  # a few labels: no more trees
 
 
 def test_label_free_detectors_learn_the_rows_not_labeled_anomalous_and_lof_holds_at_most_its_cap(monkeypatch):

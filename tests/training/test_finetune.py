@@ -86,7 +86,7 @@ def test_cross_validate_never_shows_a_fold_its_held_out_rows(monkeypatch):
 
     monkeypatch.setattr(finetune, "boosted", lambda seed: Memoriser())  # the stack
     monkeypatch.setattr(candidates, "boosted", lambda seed: Memoriser())  # gbm
-    monkeypatch.setattr(candidates, "symmetric", lambda seed, threads, rows: Memoriser())  # catboost
+    monkeypatch.setattr(candidates, "symmetric", lambda seed, threads, rows, anomalies: Memoriser())  # catboost
     monkeypatch.setattr(finetune, "fit_heads", recording_heads)
     memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
     seen = []
@@ -123,7 +123,7 @@ def test_with_a_few_labels_the_supervised_candidates_never_see_the_unlabeled_row
     monkeypatch.setattr(finetune, "fit_heads", recording_heads)
     monkeypatch.setattr(finetune, "boosted", lambda seed: Memoriser())
     monkeypatch.setattr(candidates, "boosted", lambda seed: Memoriser())
-    monkeypatch.setattr(candidates, "symmetric", lambda seed, threads, rows: Memoriser())
+    monkeypatch.setattr(candidates, "symmetric", lambda seed, threads, rows, anomalies: Memoriser())
     memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
     result = finetune.cross_validate(config, X, y, folds, memaes, stacked=stacked)
     kept = candidates.trusted(config, X, y)
@@ -154,7 +154,7 @@ def test_cross_validation_fits_what_no_tuned_parameter_changes_once_per_fold_acr
     monkeypatch.setattr(finetune, "boosted", lambda seed: fitted.append("stack") or real(seed))
     monkeypatch.setattr(candidates, "boosted", lambda seed: fitted.append("gbm") or real(seed))
     real_symmetric = candidates.symmetric
-    monkeypatch.setattr(candidates, "symmetric", lambda seed, threads, rows: fitted.append("catboost") or real_symmetric(seed, 1, rows))
+    monkeypatch.setattr(candidates, "symmetric", lambda seed, threads, *size: fitted.append("catboost") or real_symmetric(seed, 1, *size))
     monkeypatch.setattr(candidates, "detectors", lambda seed: detectors.append(seed) or real_detectors(seed))
     drawn, real_draws = [], finetune.member_draws
     monkeypatch.setattr(finetune, "member_draws", lambda *args: drawn.append(1) or real_draws(*args))

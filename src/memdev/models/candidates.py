@@ -52,8 +52,9 @@ from memdev.models.ranks import BLEND_PARTS
 from memdev.models.stacked import VIEWS, StackedMemAE
 from memdev.paths import Paths
 
-SMALL_ROWS = 50_000  # the catboost candidate's training rows up to which its 300 trees at 0.1 hold
-TREE_ROWS = 300_000_000  # past SMALL_ROWS, its trees × training rows at most this (1,000 trees to 300,000 rows)
+# the catboost candidate's training rows and labeled anomalies up to which its 300 trees at 0.1 hold, and
+# past them its trees × training rows at most TREE_ROWS (1,000 trees to 300,000 rows)
+SMALL_ROWS, MANY_ANOMALIES, TREE_ROWS = 50_000, 1_000, 300_000_000
 PICKLED = ("gbm", "catboost", "stack", "iforest", "lof")  # the candidates saved as pickles
 LABEL_FREE = ("memae", "iforest", "lof")  # the candidates that need no labels
 FIXED = ("gbm", "catboost", "iforest", "lof")  # no tuned parameter changes them: tuning fits them once per fold
@@ -85,21 +86,25 @@ def boosted(seed: int) -> XGBClassifier:
                          min_child_weight=1e-3, reg_lambda=1.0, tree_method="hist", random_state=seed)
 
 
-def symmetric(seed: int, threads: int, rows: int) -> CatBoostClassifier:
-    """The ``catboost`` candidate's classifier for ``rows`` training rows, on ``threads`` threads (0: one per
-    core; CatBoost's own pool, which ``threadpool_limits`` does not reach).
+def symmetric(seed: int, threads: int, rows: int, anomalies: int) -> CatBoostClassifier:
+    """The ``catboost`` candidate's classifier for ``rows`` training rows holding ``anomalies`` labeled
+    anomalies, on ``threads`` threads (0: one per core; CatBoost's own pool, which ``threadpool_limits``
+    does not reach).
 
-    Up to :data:`SMALL_ROWS` rows: 300 symmetric trees at learning rate 0.1. Past it: CatBoost's defaults
-    (1,000 trees, the learning rate CatBoost sets from the rows), with fewer trees past
-    :data:`TREE_ROWS` trees × rows, down to 300.
+    300 symmetric trees at learning rate 0.1; past :data:`SMALL_ROWS` rows holding :data:`MANY_ANOMALIES`
+    labeled anomalies or more, CatBoost's defaults (1,000 trees, the learning rate CatBoost sets from the
+    rows), with fewer trees past :data:`TREE_ROWS` trees × rows, down to 300.
     """
     # 300 trees at 0.1, not its 1,000 at a rate fitted to the rows: as good on the halves of cardio and
-    # bank-marketing in a third of the time. Past 50,000 rows CatBoost's own rate gives its 1,000 trees
-    # more room than that, and 300 trees at 0.1 underfit: AP 0.698 against 0.761 on 240,000 synthetic
-    # rows (BENCHMARKS-notes.md)
-    size = (dict(iterations=300, learning_rate=0.1) if rows <= SMALL_ROWS
-            else dict(iterations=int(np.clip(TREE_ROWS // rows, 300, 1000))))
-    return CatBoostClassifier(**size, random_seed=seed, thread_count=threads or -1, verbose=0, allow_writing_files=False)
+    # bank-marketing in a third of the time. On 240,000 synthetic rows they underfit where 4,840 anomalies
+    # were labeled (AP 0.698 against the defaults' 0.761), and where 24 were, the defaults fitted them too
+    # closely (hidden-label AP 0.070 against 300 trees' 0.092): BENCHMARKS-notes.md
+    if rows > SMALL_ROWS and anomalies >= MANY_ANOMALIES:
+        size = dict(iterations=int(np.clip(TREE_ROWS // rows, 300, 1000)))
+    else:
+        size = dict(iterations=300, learning_rate=0.1)
+    return CatBoostClassifier(**size, random_seed=seed, thread_count=threads or -1, verbose=0,
+                              allow_writing_files=False)
 
 
 def stack_inputs(X: np.ndarray, parts: dict[str, np.ndarray]) -> np.ndarray:
@@ -148,7 +153,7 @@ def fit_fixed(name: str, seed: int, X: np.ndarray, y: np.ndarray, rows: np.ndarr
     if name == "gbm":
         return boosted(seed).fit(X[rows], y[rows])
     if name == "catboost":
-        return symmetric(seed, threads, len(rows)).fit(X[rows], y[rows])
+        return symmetric(seed, threads, len(rows), int(y[rows].sum())).fit(X[rows], y[rows])
     models = FoldModels(memae=None)
     models.fit_detectors(seed, X, normal_rows(y[rows], rows, len(X)), [name])
     return getattr(models, name)
