@@ -28,7 +28,8 @@ from memdev.models.ranks import BLEND_PARTS, blend
 
 COMPETITIONS = ("thyroid", "mammography", "satellite", "bank-marketing-weak", "bank-marketing", "cardio")
 HEAD_COMPETITIONS = ("thyroid", "mammography", "satellite", "bank-marketing-weak", "bank-marketing")
-WITH_MEMAE = ("devnet", "stack")  # the blend's parts that read the MemAE's views
+MEMAE_PARTS = ("devnet", "stack")  # the blend's parts that read the MemAE's views
+BOOSTERS_BLEND = "blend - " + ", ".join(MEMAE_PARTS)  # the blend without them: the boosters' alone
 TODAY = ("memae", "devnet", "gbm", "catboost", "stack", "blend")
 MENUS = {  # name: (candidates, ensemble in the menu, the candidate kept unless clearly beaten)
     "A memae, devnet, gbm, catboost, stack, blend": (TODAY, False, None),
@@ -144,7 +145,7 @@ def smaller_blends(oof: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The blend with each part left out, and with the parts that use neither the MemAE nor the DevNet head:
     what each part, and the two together, add to the blend."""
     out = {f"blend - {left}": blend(*(oof[name] for name in BLEND_PARTS if name != left)) for left in BLEND_PARTS}
-    out["blend - " + ", ".join(WITH_MEMAE)] = blend(*(oof[name] for name in BLEND_PARTS if name not in WITH_MEMAE))
+    out[BOOSTERS_BLEND] = blend(*(oof[name] for name in BLEND_PARTS if name not in MEMAE_PARTS))
     return out
 
 

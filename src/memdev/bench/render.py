@@ -167,14 +167,13 @@ def ablation_section(table: ablation.Table, header: str, default: list[str], see
                   "seeds and folds. In rows A to F the best CV wins; row G keeps the blend unless another candidate",
                   "beats it by more than one standard error fold by fold (in the weak regime, always: its CV cannot",
                   "see the unlabeled anomalies). `stack_lf` is the stack with the IsolationForest and LOF scores as",
-                  "two more columns. `blend - x` is the blend without part `x`; `blend - "
-                  + ", ".join(ablation.WITH_MEMAE) + "` is the blend of",
+                  f"two more columns. `blend - x` is the blend without part `x`; `{ablation.BOOSTERS_BLEND}` is the blend of",
                   "the boosters alone, without the MemAE or the DevNet head.", ""]
         lines += ablation_table(menu, str)
-        alone, full = menu.get("fixed: blend - " + ", ".join(ablation.WITH_MEMAE)), menu.get("fixed: blend")
+        alone, full = menu.get(f"fixed: {ablation.BOOSTERS_BLEND}"), menu.get("fixed: blend")
         if alone and full:
-            lines += ["", "What the MemAE and the DevNet head add to the blend (`fixed: blend` against `fixed: blend - "
-                      + ", ".join(ablation.WITH_MEMAE) + "`; a difference within the larger std is noise): "
+            lines += ["", f"What the MemAE and the DevNet head add to the blend (`fixed: blend` against `fixed: "
+                      f"{ablation.BOOSTERS_BLEND}`; a difference within the larger std is noise): "
                       + "; ".join(f"{slug} {bench_seeds.verdict(full[slug], alone[slug])}" for slug in full if slug in alone)
                       + "."]
     return "\n".join(lines)
