@@ -78,13 +78,28 @@ def test_the_blend_stays_unless_another_candidate_beats_it_clearly_fold_by_fold(
     assert selection.nested(AP, y, folds, oof).chosen == ["gbm"] * 5
 
 
-def test_with_a_few_labels_the_blend_is_submitted_however_clearly_another_candidate_leads_on_cv():
+WEAK = AP.with_params({"regime": "weak"})
+
+
+def test_with_a_few_labels_the_blend_is_submitted_however_clearly_a_supervised_candidate_leads_on_cv():
     rng, y, folds = data()
     oof = {"blend": y + rng.normal(0, 1, len(y)), "gbm": 3 * y + rng.normal(0, 1, len(y))}  # gbm better on every fold
-    weak = AP.with_params({"regime": "weak"})
-    choice, values, _ = selection.select(weak, y, folds, oof)
+    choice, values, _ = selection.select(WEAK, y, folds, oof)
     assert values["gbm"] > values["blend"] and choice.model == "blend"
-    assert selection.nested(weak, y, folds, oof).chosen == ["blend"] * 5
+    assert selection.nested(WEAK, y, folds, oof).chosen == ["blend"] * 5
+
+
+def test_with_a_few_labels_a_detector_that_needs_none_replaces_the_blend_only_where_clearly_better():
+    rng, y, folds = data()
+    oof = {"blend": y + rng.normal(0, 1, len(y)), "gbm": y + rng.normal(0, 1, len(y)),
+           "lof": 3 * y + rng.normal(0, 1, len(y))}  # LOF better on every fold
+    assert selection.select(WEAK, y, folds, oof)[0].model == "lof"
+    assert selection.nested(WEAK, y, folds, oof).chosen == ["lof"] * 5
+    kept = 0
+    for _ in range(20):  # LOF as good as the blend: ahead now and then, by luck
+        oof = {name: y + rng.normal(0, 1, len(y)) for name in ("blend", "gbm", "lof")}
+        kept += selection.select(WEAK, y, folds, oof)[0].model == "blend"
+    assert kept >= 17
 
 
 def test_a_contamination_threshold_caps_the_nested_cv_at_what_a_perfect_ranking_gets():

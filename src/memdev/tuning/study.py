@@ -43,7 +43,7 @@ def identity(config: Config, space: dict, paths: Paths) -> dict[str, Any]:
     # of a selection without the blend prior, or a blend of other parts) are not comparable with today's
     objective = "nested CV, the blend of " + " ".join(BLEND_PARTS) + " kept unless clearly beaten"
     if config.regime == "weak":
-        objective += ", weak: the blend always"
+        objective += ", weak: only a label-free detector clearly ahead on ROC-AUC replaces the blend"
     return {"config": settings, "search space": space, "data": {"train data": data.get("train", "")},
             "features config": data.get("config", ""), "objective": objective}
 
