@@ -74,6 +74,10 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--categorical", type=int, default=5, help="how many of them are categorical (default 5)")
             p.add_argument("--rate", type=float, default=0.02, help="share of anomalous rows (default 0.02)")
             p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+            p.add_argument("--anomalies", choices=("broken", "local"), default="broken",
+                           help="broken: normal rows whose joint structure breaks in a few columns (default); "
+                                "local: rows a little too far out of their own cluster, which LOF sees and a few "
+                                "labels cannot teach")
         if stage == "submit":
             p.add_argument("--message", default="", help="a note for the ledger (default: model, CV, trial, commit)")
             p.add_argument("--kaggle", action="store_true", help="also upload with `kaggle competitions submit`")
@@ -195,7 +199,8 @@ def _bring_in(args: argparse.Namespace, paths: Paths) -> None:
 
         if args.comp == "demo":
             raise MemdevError("name the synthetic competition with --comp SLUG; the demo's files are left alone")
-        synthetic.generate(paths, args.rows, args.columns, args.categorical, args.rate, args.seed)
+        synthetic.generate(paths, args.rows, args.columns, args.categorical, args.rate, args.seed,
+                           anomalies=args.anomalies)
     elif args.score or args.file:
         from memdev.submission import ledger
 

@@ -47,6 +47,16 @@ def test_a_weak_version_keeps_thirty_anomaly_labels_of_the_seeds_draw_and_hides_
     assert drawn[0] == drawn[1] != drawn[2]
 
 
+def test_the_synthetic_local_outliers_are_a_fully_labeled_competition_written_once(tmp_path):
+    source = weak.local_source(tmp_path / "synthetic")
+    assert variants.fully_labeled(source) == [weak.LOCAL]
+    written = (source / f"{weak.LOCAL}.zip").stat().st_mtime_ns
+    assert weak.local_source(tmp_path / "synthetic") == source
+    assert (source / f"{weak.LOCAL}.zip").stat().st_mtime_ns == written
+    truth = weak.weaken(weak.LOCAL, source, tmp_path / "weak", 0)
+    assert len(truth) == 12_000 and 0.02 < truth.mean() < 0.04
+
+
 def test_the_section_shows_each_candidates_hidden_label_score_over_seeds_and_what_was_chosen():
     runs = [{"chosen": "blend", "scores": {"pipeline": [0.5, 0.9], "blend": [0.5, 0.9], "gbm": [0.3, 0.8]}},
             {"chosen": "gbm", "scores": {"pipeline": [0.4, 0.7], "blend": [0.6, 0.8], "gbm": [0.4, 0.7]}}]

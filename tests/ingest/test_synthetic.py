@@ -72,6 +72,20 @@ def chunked(config):
     return dataclasses.replace(config, chunked_from_mb=0)
 
 
+def test_local_anomalies_are_outliers_only_against_their_own_cluster(synth):
+    from sklearn.ensemble import IsolationForest
+    from sklearn.metrics import average_precision_score
+    from sklearn.neighbors import LocalOutlierFactor
+
+    train = pd.read_csv(synth(rows=4000, columns=26, categorical=2, rate=0.05, anomalies="local").train_csv)
+    X, y = train.filter(like="num").fillna(0).to_numpy(), train["anomaly"].to_numpy()
+    lof = -LocalOutlierFactor(n_neighbors=20).fit(X).negative_outlier_factor_
+    forest = -IsolationForest(random_state=0).fit(X).score_samples(X)
+    assert average_precision_score(y, lof) > 3 * max(average_precision_score(y, forest), y.mean())
+    with pytest.raises(MemdevError, match="anomalies"):
+        synth(anomalies="far")
+
+
 def test_the_chunked_path_gives_the_in_memory_features(synth, monkeypatch):
     paths = synth()
     config = config_io.load(paths.config)

@@ -32,8 +32,10 @@ def _worker(paths, url, trials):
 
 
 def _trials(url):
-    (summary,) = optuna.get_all_study_summaries(url)
-    return optuna.load_study(study_name=summary.study_name, storage=url).trials
+    """The trials of every study on the server: none before a worker creates one (each pytest-xdist worker
+    running a test of this module has a server of its own)."""
+    return [trial for summary in optuna.get_all_study_summaries(url)
+            for trial in optuna.load_study(study_name=summary.study_name, storage=url).trials]
 
 
 def test_three_workers_share_one_study_without_losing_or_duplicating_trials(tiny, postgres_url):  # noqa: F811

@@ -18,8 +18,8 @@ measures MemAE training and DevNet inference throughput on synthetic rows.
 
 ``--ablation`` instead measures the DevNet head's inputs (``head.inputs``) by
 cross-validation on a few competitions. ``--weak`` runs weak versions of the
-fully labeled competitions and scores every candidate against the labels it
-hid (:mod:`memdev.bench.weak`). ``--halves`` cuts their train.csv in two
+fully labeled competitions (and of a synthetic one of local outliers) and
+scores every candidate against the labels it hid (:mod:`memdev.bench.weak`). ``--halves`` cuts their train.csv in two
 and runs the pipeline and the anchors on it, half B playing the leaderboard
 (:mod:`memdev.bench.halves`). ``--tuning`` measures tuning throughput: 1, 2
 and 4 ``make tune`` workers sharing one Optuna study on a throwaway
@@ -58,7 +58,8 @@ def parser() -> argparse.ArgumentParser:
     modes.add_argument("--ablation", action="store_true", help="measure the DevNet head's inputs by CV instead")
     modes.add_argument("--weak", action="store_true",
                        help="run weak versions of the fully labeled competitions instead (all but "
-                            f"{weak.LABELS} anomaly labels of train.csv hidden) and score every candidate's out-of-fold "
+                            f"{weak.LABELS} anomaly labels of train.csv hidden), and without --comps of the synthetic "
+                            f"{weak.LOCAL!r} too, and score every candidate's out-of-fold "
                             "scores against the hidden labels; writes the 'Weak versions' section")
     modes.add_argument("--halves", action="store_true",
                        help="run the fully labeled competitions cut in two instead: train.csv's half A as train.csv, "
@@ -188,11 +189,14 @@ def bench_ablation(slugs: list[str], args: argparse.Namespace, work: Path, heade
 
 def bench_weak(slugs: list[str], args: argparse.Namespace, work: Path, header: str) -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
+    sources = dict.fromkeys(slugs, args.competitions)
+    if not args.comps:
+        sources[weak.LOCAL] = weak.local_source(work / "weak" / "synthetic")
     done: dict[str, list[dict]] = {}
-    for slug in slugs:
+    for slug, source in sources.items():
         for seed in seeds:
             print(f"\nweak version: {slug}, seed {seed}", flush=True)
-            done.setdefault(slug, []).append(weak.measure(slug, args.competitions, work / "weak" / slug / f"seed{seed}", seed))
+            done.setdefault(slug, []).append(weak.measure(slug, source, work / "weak" / slug / f"seed{seed}", seed))
             render.write_sections(args.out, weak.section(done, header))
     print(f"\nwrote {args.out}", flush=True)
     return 0
