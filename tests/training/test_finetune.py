@@ -47,6 +47,17 @@ def test_the_reported_cv_is_the_nested_one_with_the_optimistic_one_beside_it():
     assert "verdict (nested CV): " in text
 
 
+def test_the_cv_table_says_why_a_weak_competition_submits_a_detector_that_needs_no_labels():
+    rng = np.random.default_rng(3)
+    y = (np.arange(500) % 10 == 0).astype(int)
+    oof = {"blend": y + rng.normal(0, 1, 500), "gbm": y + rng.normal(0, 1, 500), "lof": 3 * y + rng.normal(0, 1, 500)}
+    weak = fast_config(folds=5, stacking="auto", regime="weak", metric="average_precision", submission="score")
+    summary = summarised(weak, y, oof)
+    assert summary.model == "lof" and "replaces the blend" in finetune.describe(weak, summary)
+    oof["lof"] = rng.random(500)
+    assert summarised(weak, y, oof).reason == ""
+
+
 def test_one_labeled_anomaly_submits_the_label_free_choice_with_a_threshold_that_needs_no_labels():
     rng = np.random.default_rng(2)
     y = np.r_[1, np.zeros(99)].astype(int)

@@ -302,6 +302,9 @@ def summarise(config: Config, y, folds, oof: dict[str, np.ndarray],
                         threshold=threshold.choose(config, scores, y), candidates=values, metrics=nested.metrics,
                         per_fold=nested.per_fold, chosen_per_fold=nested.chosen,
                         optimistic=selection.value(config, y, scores), weights=choice.weights)
+    if config.regime == "weak" and choice.model in LABEL_FREE:
+        summary.reason = (f"weak regime: {choice.model} needs no labels and replaces the blend: ahead on "
+                          f"{config.metric} and clearly ahead on ROC-AUC, fold by fold")
     summary.score_quantiles = {str(q): float(np.quantile(scores, q)) for q in (0.5, 0.9, 0.99)}
     return summary, scores
 
@@ -334,6 +337,8 @@ def describe(config: Config, summary: CVSummary) -> str:
         return "\n".join(lines)
     values = ", ".join(f"{name} {value:.4f}" for name, value in summary.candidates.items())
     lines.append(f"  candidates, CV {config.metric}: {values}")  # cut (and weights) chosen without each fold
+    if summary.reason:
+        lines.append(f"  {summary.reason}")
     lines.append(metrics.table({"nested CV": summary.metrics}))
     spread = [v for v in summary.per_fold if v is not None]
     picks = ", ".join(f"{name} {n}" for name, n in Counter(summary.chosen_per_fold).most_common())

@@ -39,7 +39,7 @@ class CVSummary:
     chosen_per_fold: list[str] = field(default_factory=list)  # what the selection chose without each fold
     optimistic: float | None = None  # the chosen model's CV with model and cut picked on these same scores
     weights: dict[str, float] = field(default_factory=dict)  # the ensemble's (or the label-free rule's) rank weights
-    reason: str = ""  # why the label-free rule chose what it did
+    reason: str = ""  # why the label-free rule, or a label-free rival of the weak regime's blend, was chosen
     score_quantiles: dict[str, float] = field(default_factory=dict)
     stamp: dict[str, str] = field(default_factory=dict)  # digests of the config and features used
 
