@@ -15,13 +15,22 @@ def test_a_blend_is_fitted_through_the_candidates_it_averages():
 
 def test_catboost_keeps_300_trees_at_0_1_unless_many_rows_hold_many_labeled_anomalies():
     def size(rows, anomalies=candidates.MANY_ANOMALIES):
-        params = candidates.symmetric(0, 1, rows, anomalies).get_params()
+        params = candidates.symmetric(0, 1, rows, anomalies, 10).get_params()
         return params["iterations"], params.get("learning_rate")
 
     assert size(1_000) == size(candidates.SMALL_ROWS) == (300, 0.1)
     assert size(candidates.SMALL_ROWS + 1) == size(300_000) == (1000, None)  # None: CatBoost sets it from the rows
     assert size(600_000) == (500, None) and size(5_000_000) == (300, None)  # trees x rows bounded past 300,000 rows
     assert size(300_000, anomalies=candidates.MANY_ANOMALIES - 1) == (300, 0.1)  # a few labels: no more trees
+
+
+def test_past_wide_columns_the_boosters_cut_each_column_into_fewer_bins():
+    def bins(columns):
+        return (candidates.boosted(0, columns).get_params()["max_bin"],
+                candidates.symmetric(0, 1, 1_000, 50, columns).get_params()["border_count"])
+
+    assert bins(10) == bins(candidates.WIDE) == (256, 254)  # the libraries' defaults
+    assert bins(candidates.WIDE + 1) == bins(5_000) == (candidates.WIDE_BINS, candidates.WIDE_BINS)
 
 
 def test_label_free_detectors_learn_the_rows_not_labeled_anomalous_and_lof_holds_at_most_its_cap(monkeypatch):

@@ -95,9 +95,9 @@ def test_cross_validate_never_shows_a_fold_its_held_out_rows(monkeypatch):
         heads["rows"] = rows
         return real_heads(memaes, X, rows, labels, *args)
 
-    monkeypatch.setattr(finetune, "boosted", lambda seed: Memoriser())  # the stack
-    monkeypatch.setattr(candidates, "boosted", lambda seed: Memoriser())  # gbm
-    monkeypatch.setattr(candidates, "symmetric", lambda seed, threads, rows, anomalies: Memoriser())  # catboost
+    monkeypatch.setattr(finetune, "boosted", lambda seed, columns: Memoriser())  # the stack
+    monkeypatch.setattr(candidates, "boosted", lambda seed, columns: Memoriser())  # gbm
+    monkeypatch.setattr(candidates, "symmetric", lambda seed, threads, rows, anomalies, columns: Memoriser())  # catboost
     monkeypatch.setattr(finetune, "fit_heads", recording_heads)
     memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
     seen = []
@@ -132,9 +132,9 @@ def test_with_a_few_labels_the_supervised_candidates_never_see_the_unlabeled_row
         return real_heads(memaes, X, rows, *args)
 
     monkeypatch.setattr(finetune, "fit_heads", recording_heads)
-    monkeypatch.setattr(finetune, "boosted", lambda seed: Memoriser())
-    monkeypatch.setattr(candidates, "boosted", lambda seed: Memoriser())
-    monkeypatch.setattr(candidates, "symmetric", lambda seed, threads, rows, anomalies: Memoriser())
+    monkeypatch.setattr(finetune, "boosted", lambda seed, columns: Memoriser())
+    monkeypatch.setattr(candidates, "boosted", lambda seed, columns: Memoriser())
+    monkeypatch.setattr(candidates, "symmetric", lambda seed, threads, rows, anomalies, columns: Memoriser())
     memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
     result = finetune.cross_validate(config, X, y, folds, memaes, stacked=stacked)
     kept = candidates.trusted(config, X, y)
@@ -162,8 +162,8 @@ def test_cross_validation_fits_what_no_tuned_parameter_changes_once_per_fold_acr
     X, y, config, folds, memaes, stacked = shifted_anomalies_with_fold_memaes(folds=2)
     fitted, detectors = [], []
     real, real_detectors = finetune.boosted, candidates.detectors
-    monkeypatch.setattr(finetune, "boosted", lambda seed: fitted.append("stack") or real(seed))
-    monkeypatch.setattr(candidates, "boosted", lambda seed: fitted.append("gbm") or real(seed))
+    monkeypatch.setattr(finetune, "boosted", lambda seed, columns: fitted.append("stack") or real(seed, columns))
+    monkeypatch.setattr(candidates, "boosted", lambda seed, columns: fitted.append("gbm") or real(seed, columns))
     real_symmetric = candidates.symmetric
     monkeypatch.setattr(candidates, "symmetric", lambda seed, threads, *size: fitted.append("catboost") or real_symmetric(seed, 1, *size))
     monkeypatch.setattr(candidates, "detectors", lambda seed: detectors.append(seed) or real_detectors(seed))

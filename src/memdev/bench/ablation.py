@@ -173,7 +173,8 @@ def stack_lf(config, X, y, folds, memaes, fitted) -> np.ndarray:
         position = {row: i for i, row in enumerate(normal)}
         mine = [(i, position[row]) for i, row in enumerate(train) if row in position]
         in_fit = (np.array([i for i, _ in mine]), np.array([j for _, j in mine]))
-        model = boosted(config.seed).fit(columns(train, in_fit), y[train])
+        inputs = columns(train, in_fit)
+        model = boosted(config.seed, inputs.shape[1]).fit(inputs, y[train])
         oof[held] = model.predict_proba(columns(held))[:, 1]
     return oof
 

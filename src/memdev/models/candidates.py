@@ -55,6 +55,9 @@ from memdev.paths import Paths
 # the catboost candidate's training rows and labeled anomalies up to which its 300 trees at 0.1 hold, and
 # past them its trees × training rows at most TREE_ROWS (1,000 trees to 300,000 rows)
 SMALL_ROWS, MANY_ANOMALIES, TREE_ROWS = 50_000, 1_000, 300_000_000
+# past WIDE columns a booster's cost is every column's bins at every node, whatever the rows: so there
+# each column is cut into WIDE_BINS bins, not 256 (BENCHMARKS-notes.md, "Wide competitions")
+WIDE, WIDE_BINS = 200, 32
 PICKLED = ("gbm", "catboost", "stack", "iforest", "lof")  # the candidates saved as pickles
 LABEL_FREE = ("memae", "iforest", "lof")  # the candidates that need no labels
 FIXED = ("gbm", "catboost", "iforest", "lof")  # no tuned parameter changes them: tuning fits them once per fold
@@ -68,8 +71,9 @@ LOF_PAIRS = 10_000_000_000
 DOUBTED = 0.1
 
 
-def boosted(seed: int) -> XGBClassifier:
-    """The gradient-boosted classifier of ``gbm`` and ``stack``: histogram trees grown leaf by leaf.
+def boosted(seed: int, columns: int) -> XGBClassifier:
+    """The gradient-boosted classifier of ``gbm`` and ``stack`` for ``columns`` columns: histogram trees
+    grown leaf by leaf.
 
     Fit and predict it under ``threadpool_limits(config.threads.boosting,
     "openmp")``: OpenMP threads spin at every barrier, and on a shared 2-core
@@ -83,13 +87,14 @@ def boosted(seed: int) -> XGBClassifier:
     # min_child_weight is HistGradientBoosting's least hessian to split (XGBoost's default 1 needs
     # hundreds of rows to a leaf where anomalies are rare, and lost CV on thyroid and cardio)
     return XGBClassifier(n_estimators=200, learning_rate=0.05, max_leaves=15, grow_policy="lossguide", max_depth=0,
-                         min_child_weight=1e-3, reg_lambda=1.0, tree_method="hist", random_state=seed)
+                         min_child_weight=1e-3, reg_lambda=1.0, tree_method="hist", random_state=seed,
+                         max_bin=WIDE_BINS if columns > WIDE else 256)
 
 
-def symmetric(seed: int, threads: int, rows: int, anomalies: int) -> CatBoostClassifier:
-    """The ``catboost`` candidate's classifier for ``rows`` training rows holding ``anomalies`` labeled
-    anomalies, on ``threads`` threads (0: one per core; CatBoost's own pool, which ``threadpool_limits``
-    does not reach).
+def symmetric(seed: int, threads: int, rows: int, anomalies: int, columns: int) -> CatBoostClassifier:
+    """The ``catboost`` candidate's classifier for ``rows`` training rows of ``columns`` columns holding
+    ``anomalies`` labeled anomalies, on ``threads`` threads (0: one per core; CatBoost's own pool, which
+    ``threadpool_limits`` does not reach).
 
     300 symmetric trees at learning rate 0.1; past :data:`SMALL_ROWS` rows holding :data:`MANY_ANOMALIES`
     labeled anomalies or more, CatBoost's defaults (1,000 trees, the learning rate CatBoost sets from the
@@ -104,7 +109,7 @@ def symmetric(seed: int, threads: int, rows: int, anomalies: int) -> CatBoostCla
     else:
         size = dict(iterations=300, learning_rate=0.1)
     return CatBoostClassifier(**size, random_seed=seed, thread_count=threads or -1, verbose=0,
-                              allow_writing_files=False)
+                              allow_writing_files=False, border_count=WIDE_BINS if columns > WIDE else 254)
 
 
 def stack_inputs(X: np.ndarray, parts: dict[str, np.ndarray]) -> np.ndarray:
@@ -151,9 +156,9 @@ def fit_fixed(name: str, seed: int, X: np.ndarray, y: np.ndarray, rows: np.ndarr
     """A :data:`FIXED` candidate fitted on ``X[rows]`` (``y``: every row's label; the detectors take the
     rows not labeled anomalous); ``threads``: CatBoost's."""
     if name == "gbm":
-        return boosted(seed).fit(X[rows], y[rows])
+        return boosted(seed, X.shape[1]).fit(X[rows], y[rows])
     if name == "catboost":
-        return symmetric(seed, threads, len(rows), int(y[rows].sum())).fit(X[rows], y[rows])
+        return symmetric(seed, threads, len(rows), int(y[rows].sum()), X.shape[1]).fit(X[rows], y[rows])
     models = FoldModels(memae=None)
     models.fit_detectors(seed, X, normal_rows(y[rows], rows, len(X)), [name])
     return getattr(models, name)

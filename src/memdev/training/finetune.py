@@ -256,7 +256,8 @@ def fit_and_score(name: str, seed: int, X, y: np.ndarray, rows: np.ndarray, held
 
 
 def fit_stack(seed: int, X, y: np.ndarray, rows: np.ndarray, views: dict[str, np.ndarray]):
-    return boosted(seed).fit(stack_inputs(X[rows], views), y[rows])
+    inputs = stack_inputs(X[rows], views)
+    return boosted(seed, inputs.shape[1]).fit(inputs, y[rows])
 
 
 def limited(threads: int | None, fit, *args):
