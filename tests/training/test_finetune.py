@@ -97,7 +97,7 @@ def test_cross_validate_never_shows_a_fold_its_held_out_rows(monkeypatch):
 
     monkeypatch.setattr(finetune, "boosted", lambda seed, columns: Memoriser())  # the stack
     monkeypatch.setattr(candidates, "boosted", lambda seed, columns: Memoriser())  # gbm
-    monkeypatch.setattr(candidates, "symmetric", lambda seed, threads, rows, anomalies, columns: Memoriser())  # catboost
+    monkeypatch.setattr(candidates, "symmetric", lambda *size: Memoriser())  # catboost
     monkeypatch.setattr(finetune, "fit_heads", recording_heads)
     memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
     seen = []
@@ -134,7 +134,7 @@ def test_with_a_few_labels_the_supervised_candidates_never_see_the_unlabeled_row
     monkeypatch.setattr(finetune, "fit_heads", recording_heads)
     monkeypatch.setattr(finetune, "boosted", lambda seed, columns: Memoriser())
     monkeypatch.setattr(candidates, "boosted", lambda seed, columns: Memoriser())
-    monkeypatch.setattr(candidates, "symmetric", lambda seed, threads, rows, anomalies, columns: Memoriser())
+    monkeypatch.setattr(candidates, "symmetric", lambda *size: Memoriser())
     memaes, stacked = pretrain.fit_memaes(config, X, y, folds)
     result = finetune.cross_validate(config, X, y, folds, memaes, stacked=stacked)
     kept = candidates.trusted(config, X, y)

@@ -19,9 +19,9 @@ measures MemAE training and DevNet inference throughput on synthetic rows.
 ``--ablation`` instead measures the DevNet head's inputs (``head.inputs``) by
 cross-validation on a few competitions. ``--weak`` runs weak versions of the
 fully labeled competitions (and of a synthetic one of local outliers) and
-scores every candidate against the labels it hid (:mod:`memdev.bench.weak`). ``--halves`` cuts their train.csv in two
-and runs the pipeline and the anchors on it, half B playing the leaderboard
-(:mod:`memdev.bench.halves`). ``--tuning`` measures tuning throughput: 1, 2
+scores every candidate against the labels it hid (:mod:`memdev.bench.weak`).
+``--halves`` cuts their train.csv in two and runs the pipeline and the
+anchors on it, half B playing the leaderboard (:mod:`memdev.bench.halves`). ``--tuning`` measures tuning throughput: 1, 2
 and 4 ``make tune`` workers sharing one Optuna study on a throwaway
 PostgreSQL server, the same total trial budget each time.
 ``--speed --baseline REF`` times ``make train`` (and the demo's whole job,

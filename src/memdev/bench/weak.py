@@ -105,7 +105,8 @@ def section(done: dict[str, list[dict]], header: str) -> str:
              "precision; ROC-AUC for the pipeline), mean ± std over the seeds. Train.csv only. Why the weak",
              f"regime leaves doubted rows out and blends four candidates: [{NOTES}]({NOTES}). `{LOCAL}` is",
              "synthetic (`memdev synth --anomalies local`): rows a little too far out of their own cluster, which",
-             "LOF sees and 30 labels cannot teach a supervised model; there a label-free detector may replace the blend.",
+             "LOF sees and 30 labels cannot teach a supervised model; there a label-free detector may replace",
+             "the blend.",
              "",
              "| competition | " + " | ".join(names) + " | pipeline ROC-AUC | chosen (per seed) |",
              "|---|" + "---|" * (len(names) + 2)]

@@ -147,5 +147,6 @@ def generate(
                 public = np.where(np.random.default_rng([seed, index, 1]).random(n) < 0.5, "Public", "Private")
                 write("solution", pa.table({"id": ids, "anomaly": pa.array(y), "Usage": pa.array(public)}))
     log.info(f"synth: {rows:,} train + {test_rows:,} test rows, {numeric} numeric + {categorical} categorical "
-          f"columns, anomaly rate {rate:g} ({anomalies} anomalies), into {paths.raw}; hidden labels in {paths.solution}")
+          f"columns, anomaly rate {rate:g} ({anomalies} anomalies), into {paths.raw}; "
+          f"hidden labels in {paths.solution}")
     fetch.fetch(paths)
