@@ -54,7 +54,9 @@ def test_the_cv_table_says_why_a_weak_competition_submits_a_detector_that_needs_
     weak = fast_config(folds=5, stacking="auto", regime="weak", metric="average_precision", submission="score")
     summary = summarised(weak, y, oof)
     assert summary.model == "lof" and "replaces the blend" in finetune.describe(weak, summary)
-    oof["lof"] = rng.random(500)
+    del oof["blend"]  # stacking off: no blend to replace, the best CV wins as in the full regime
+    assert summarised(weak, y, oof).model == "lof" and summarised(weak, y, oof).reason == ""
+    oof["blend"], oof["lof"] = y + rng.normal(0, 1, 500), rng.random(500)
     assert summarised(weak, y, oof).reason == ""
 
 

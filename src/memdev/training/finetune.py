@@ -303,7 +303,7 @@ def summarise(config: Config, y, folds, oof: dict[str, np.ndarray],
                         threshold=threshold.choose(config, scores, y), candidates=values, metrics=nested.metrics,
                         per_fold=nested.per_fold, chosen_per_fold=nested.chosen,
                         optimistic=selection.value(config, y, scores), weights=choice.weights)
-    if config.regime == "weak" and choice.model in LABEL_FREE:
+    if config.regime == "weak" and selection.PRIOR in values and choice.model in LABEL_FREE:
         summary.reason = (f"weak regime: {choice.model} needs no labels and replaces the blend: ahead on "
                           f"{config.metric} and clearly ahead on ROC-AUC, fold by fold")
     summary.score_quantiles = {str(q): float(np.quantile(scores, q)) for q in (0.5, 0.9, 0.99)}
