@@ -73,6 +73,12 @@ def test_a_solution_without_the_submissions_id_column_is_refused(tmp_path, solut
         leaderboard.score(write(tmp_path, "sub.csv", range(20), [0] * 20, columns=("ID", "anomaly")), solution)
 
 
+def test_scores_given_as_the_solution_are_refused_not_cut_to_whole_numbers(tmp_path, solution):
+    scores = write(tmp_path, "sub.csv", range(20), [0.1 * (i % 7) for i in range(20)])
+    with pytest.raises(MemdevError, match=r"sub.csv: 0.1 is not a label: .*memdev score SUBMISSION SOLUTION"):
+        leaderboard.score(solution, scores)  # the two files swapped
+
+
 def test_show_prints_a_line_per_half_with_its_verdict(tmp_path, solution):
     labels = [int(i % 5 == 0) for i in range(20)]
     text = leaderboard.show(leaderboard.score(write(tmp_path, "sub.csv", range(20), labels), solution))

@@ -31,7 +31,7 @@ def score(submission: Path, solution: Path, metric: str | None = None) -> dict[s
     if merged[target].isna().any():
         missing = merged.loc[merged[target].isna(), id_column].iloc[0]
         raise MemdevError(f"{submission}: no prediction for id {missing!r}")
-    truth, values = as_zero_one(merged["__truth"], merged[target], submission)
+    truth, values = as_zero_one(merged["__truth"], merged[target], submission, solution)
     is_label = bool(np.isin(values, [0, 1]).all())
     metric = metric or ("f1" if is_label else "average_precision")
     usage = merged["Usage"] if "Usage" in merged.columns else pd.Series("Public", index=merged.index)
@@ -46,13 +46,17 @@ def score(submission: Path, solution: Path, metric: str | None = None) -> dict[s
     return out
 
 
-def as_zero_one(truth: pd.Series, values: pd.Series, submission: Path) -> tuple[np.ndarray, np.ndarray]:
+def as_zero_one(truth: pd.Series, values: pd.Series, submission: Path, solution: Path) -> tuple[np.ndarray, np.ndarray]:
     """The solution's labels as 0/1 and the submission's values as numbers; a target of two other levels
     (fraud/legit, -1/1) is mapped on both sides as ``make data`` maps it (:func:`~memdev.ingest.schema.label_levels`)."""
     levels = schema.label_levels(truth)
     numbers = pd.to_numeric(values, errors="coerce")
     if levels is None:
-        labels = truth.to_numpy(dtype=int)
+        known = pd.to_numeric(truth, errors="coerce")
+        if not known.isin([0, 1]).all():
+            raise MemdevError(f"{solution}: {truth[~known.isin([0, 1])].iloc[0]} is not a label: a solution holds "
+                              "0/1 or two levels (is it the submission? `memdev score SUBMISSION SOLUTION`)")
+        labels = known.to_numpy(dtype=int)
     else:
         labels = schema.as_levels(truth).map(levels).to_numpy(dtype=int)
         words = schema.as_levels(values)
