@@ -129,6 +129,13 @@ def test_default_threshold_strategy_is_f1_with_labels_and_quantile_without():
     assert fast_config(regime="novelty", target_column=None).threshold_strategy == "quantile"
 
 
+def test_a_submission_kind_that_does_not_suit_the_metric_is_named_in_one_line():
+    assert Config(**minimal()).clash == "" and Config(**minimal(submission="score", metric="roc_auc")).clash == ""
+    # a sample of zeros on a ranking metric's page: labels would tie every row in two ranks
+    assert "submission is label but metric roc_auc ranks scores" in Config(**minimal(metric="roc_auc")).clash
+    assert "submission is score but metric f1 counts 0/1 labels" in Config(**minimal(submission="score")).clash
+
+
 def test_the_digest_changes_with_what_changes_a_model_only():
     config = fast_config()
     assert config.with_params({"head.units": 9}).digest() != config.digest()

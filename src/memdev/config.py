@@ -22,6 +22,7 @@ from memdev.errors import MemdevError
 REGIMES = ("full", "weak", "novelty", "unsupervised")
 KINDS = ("label", "score")
 METRICS = ("f1", "average_precision", "roc_auc", "accuracy", "mcc", "balanced_accuracy")
+LABEL_METRICS = ("f1", "accuracy", "mcc", "balanced_accuracy")  # of 0/1 labels; the others rank scores
 THRESHOLD_STRATEGIES = ("f1", "quantile", "contamination", "max_normal")
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "adadelta", "adagrad", "nadam")
 STACKING = ("auto", "on", "off")
@@ -171,6 +172,22 @@ class Config:
     @property
     def labeled(self) -> bool:
         return self.regime in ("full", "weak")
+
+    @property
+    def clash(self) -> str:
+        """Why ``submission`` does not suit ``metric``, in one line; empty where it does.
+
+        ``make data`` takes the kind from the sample submission's placeholders,
+        and a sample of zeros is common on a ranking metric's page too.
+        """
+        if self.submission == "label" and self.metric not in LABEL_METRICS:
+            return (f"submission is label but metric {self.metric} ranks scores: the CSV gets 0/1 labels, which rank "
+                    "every row in two ties and score below the CV shown (of scores); set submission: score in the "
+                    "config unless the competition's page asks for labels")
+        if self.submission == "score" and self.metric in LABEL_METRICS:
+            return (f"submission is score but metric {self.metric} counts 0/1 labels: the CSV gets scores, no cut; "
+                    "set submission: label in the config unless the competition's page asks for scores")
+        return ""
 
     @property
     def threshold_strategy(self) -> str:

@@ -44,7 +44,9 @@ def test_the_reported_cv_is_the_nested_one_with_the_optimistic_one_beside_it():
     assert summary.metrics["f1"] == summary.value  # the table and the verdict are the nested predictions'
     text = finetune.describe(fast_config(folds=5), summary)
     assert f"nested CV f1 = {summary.value:.4f}" in text and f"optimistic CV f1 = {summary.optimistic:.4f}" in text
-    assert "verdict (nested CV): " in text
+    assert "verdict (nested CV): " in text and "WARNING" not in text
+    clash = finetune.describe(fast_config(folds=5, metric="roc_auc"), summary).splitlines()
+    assert clash[1].startswith("  WARNING: submission is label but metric roc_auc ranks scores")
 
 
 def test_the_cv_table_says_why_a_weak_competition_submits_a_detector_that_needs_no_labels():

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn import metrics as sk
 
-PRIMARY_NEEDS_LABELS = ("f1", "accuracy", "mcc", "balanced_accuracy")
+from memdev.config import LABEL_METRICS
+
 # the key of each competition metric in :func:`evaluate`'s values
 KEYS = {"average_precision": "auc_pr", "roc_auc": "auc_roc"}
 
@@ -38,11 +39,11 @@ def evaluate(y: np.ndarray, scores: np.ndarray, labels: np.ndarray | None = None
 
 def primary(metric: str, y: np.ndarray, scores: np.ndarray, labels: np.ndarray | None = None) -> float:
     """The competition's own metric (``average_precision`` and ``roc_auc`` use scores)."""
-    if metric in PRIMARY_NEEDS_LABELS and labels is None:
+    if metric in LABEL_METRICS and labels is None:
         raise ValueError(f"metric {metric} needs 0/1 labels")
     # each metric alone: model selection calls this thousands of times
     y = np.asarray(y).astype(int)
-    if metric in PRIMARY_NEEDS_LABELS:
+    if metric in LABEL_METRICS:
         return label_metrics(y, labels)[metric]
     if len(np.unique(y)) < 2:
         return float("nan")

@@ -121,6 +121,8 @@ def run(config: Config, paths: Paths, message: str = "") -> tuple[Path, str]:
     })
     counts = frame.iloc[:, 1].value_counts().to_dict() if config.submission == "label" else None
     log.info(f"submission: {len(frame)} rows, model {cv.model}, CV {cv.tag}" + (f", labels {counts}" if counts else ""))
+    if config.clash:
+        log.warning(f"submission: {config.clash}")
     return path, message
 
 

@@ -331,6 +331,8 @@ def describe(config: Config, summary: CVSummary) -> str:
     count = len(summary.per_fold) or config.folds
     lines = [f"cross-validation ({count} folds, regime {config.regime}): model {summary.model}"
              + (f" ({weights(summary.weights)})" if summary.model == selection.ENSEMBLE else "")]
+    if config.clash:
+        lines.append(f"  WARNING: {config.clash}")
     if summary.value is None:
         lines.append(f"  {summary.reason}")
         lines.append(f"  no labels: no CV metric; threshold from strategy {cut.strategy} = {cut.value:.6g} "

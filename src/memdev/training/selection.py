@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import rankdata
 
-from memdev.config import Config
+from memdev.config import LABEL_METRICS, Config
 from memdev.evaluation import metrics, threshold
 from memdev.models.candidates import LABEL_FREE
 from memdev.training import folds as folds_io
@@ -52,7 +52,7 @@ def value(config: Config, y: np.ndarray, scores: np.ndarray) -> float:
     """The competition's metric on scores; labels, where it needs them, by the threshold chosen on these rows."""
     if config.metric == "f1" and config.threshold_strategy == "f1":  # the best cut's F1, without labelling
         return float(threshold.f1_cuts(np.asarray(scores, dtype=float), y)[1].max())
-    labels = threshold.choose(config, scores, y).apply(scores) if config.metric in metrics.PRIMARY_NEEDS_LABELS else None
+    labels = threshold.choose(config, scores, y).apply(scores) if config.metric in LABEL_METRICS else None
     return metrics.primary(config.metric, y, scores, labels)
 
 
@@ -121,7 +121,7 @@ def held_out(config: Config, name: str, ranks: dict[str, np.ndarray], y: np.ndar
     A single candidate on a metric of scores fits nothing: its scores are its ranks.
     """
     rows = np.flatnonzero(np.isin(folds, within))
-    needs_labels = config.metric in metrics.PRIMARY_NEEDS_LABELS
+    needs_labels = config.metric in LABEL_METRICS
     scores, labels = np.zeros(len(y)), np.zeros(len(y), dtype=np.int8)
     if len(within) < 2 or (name != ENSEMBLE and not needs_labels):
         scores[rows], labels[rows] = apply(config, fit(config, name, ranks, y, rows), ranks, y, rows, rows) \
@@ -223,7 +223,7 @@ def ceiling(config: Config, y: np.ndarray, folds: np.ndarray) -> float | None:
     Every metric of labels here rises with the anomalies called at a fixed
     number of rows called, so no ranking gets more than this.
     """
-    if config.threshold_strategy != "contamination" or config.metric not in metrics.PRIMARY_NEEDS_LABELS:
+    if config.threshold_strategy != "contamination" or config.metric not in LABEL_METRICS:
         return None
     perfect = np.asarray(y, dtype=float)
     labels = np.zeros(len(y), dtype=np.int8)
