@@ -21,9 +21,12 @@ cross-validation on a few competitions. ``--weak`` runs weak versions of the
 fully labeled competitions (and of a synthetic one of local outliers) and
 scores every candidate against the labels it hid (:mod:`memdev.bench.weak`).
 ``--halves`` cuts their train.csv in two and runs the pipeline and the
-anchors on it, half B playing the leaderboard (:mod:`memdev.bench.halves`). ``--tuning`` measures tuning throughput: 1, 2
-and 4 ``make tune`` workers sharing one Optuna study on a throwaway
-PostgreSQL server, the same total trial budget each time.
+anchors on it, half B playing the leaderboard (:mod:`memdev.bench.halves`).
+``--label-free`` takes every practice competition's training labels away and
+checks the pipeline against IsolationForest there (:mod:`memdev.bench.labelfree`).
+``--tuning`` measures tuning throughput: 1, 2 and 4 ``make tune`` workers
+sharing one Optuna study on a throwaway PostgreSQL server, the same total
+trial budget each time.
 ``--speed --baseline REF`` times ``make train`` (and the demo's whole job,
 bank-marketing's tuning) for the commit REF and for this one, in turn, in
 the same run (:mod:`memdev.bench.speed`). Each run rewrites the introduction
@@ -42,7 +45,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from memdev import runtime
-from memdev.bench import ablation, competition, halves, pgserver, render, speed, throughput, tuning, variants, weak
+from memdev.bench import (
+    ablation,
+    competition,
+    halves,
+    labelfree,
+    pgserver,
+    render,
+    speed,
+    throughput,
+    tuning,
+    variants,
+    weak,
+)
 from memdev.bench import seeds as bench_seeds
 from memdev.bench.runs import REPO
 
@@ -65,6 +80,11 @@ def parser() -> argparse.ArgumentParser:
                        help="run the fully labeled competitions cut in two instead: train.csv's half A as train.csv, "
                             "half B as test.csv and its labels as the solution; the pipeline, its candidates and the "
                             "anchors scored on half B (train.csv only); writes the 'Halves' section")
+    modes.add_argument("--label-free", action="store_true",
+                       help="run label-free versions of the practice competitions instead (train.csv's target taken "
+                            "away: every row kept, unsupervised; or, where every row is labeled, only the normal ones, "
+                            "novelty; a novelty competition as it is), the pipeline against IsolationForest by ROC-AUC "
+                            "on the Public half; writes the 'Label-free versions' section")
     modes.add_argument("--tuning", action="store_true",
                        help="measure tuning throughput instead: 1, 2 and 4 concurrent `make tune` workers sharing one "
                             "study on a throwaway PostgreSQL server (needs its binaries), the same --trials in total "
@@ -110,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
             return bench_weak(slugs, args, work, header)
         if args.halves:
             return bench_halves(slugs, args, work, header)
+        if args.label_free:
+            return bench_label_free(slugs, args, work, header)
         return bench_all(slugs, args, work, header)
 
 
@@ -149,8 +171,8 @@ def command(args: argparse.Namespace) -> str:
         trials = f" --trials {args.trials}" if args.trials != speed.TRIALS else ""
         return f"python -m memdev.bench --speed --baseline {args.baseline}" + comps + trials
     seeds = f" --seeds {args.seeds}" if args.seeds != "0,1,2" else ""
-    if args.ablation or args.weak or args.halves:
-        mode = "ablation" if args.ablation else "weak" if args.weak else "halves"
+    if args.ablation or args.weak or args.halves or args.label_free:
+        mode = "ablation" if args.ablation else "weak" if args.weak else "halves" if args.halves else "label-free"
         return f"python -m memdev.bench --{mode}" + comps + seeds
     return "make bench" + (f" BENCH_COMPS={args.comps}" if args.comps else "") + (f" (python -m memdev.bench{seeds})" if seeds else "")
 
@@ -210,6 +232,19 @@ def bench_halves(slugs: list[str], args: argparse.Namespace, work: Path, header:
             print(f"\nhalves: {slug}, seed {seed}", flush=True)
             done.append(halves.measure(slug, args.competitions, work / "halves" / slug / f"seed{seed}", seed))
             render.write_sections(args.out, halves.section(done, header))
+    print(f"\nwrote {args.out}", flush=True)
+    return 0
+
+
+def bench_label_free(slugs: list[str], args: argparse.Namespace, work: Path, header: str) -> int:
+    seeds = [int(s) for s in args.seeds.split(",")]
+    done = []
+    for slug, kind in labelfree.versions(args.competitions, slugs):
+        for seed in seeds:
+            print(f"\nlabel-free: {labelfree.name(slug, kind, args.competitions)}, seed {seed}", flush=True)
+            root = work / "label-free" / labelfree.name(slug, kind, args.competitions) / f"seed{seed}"
+            done.append(labelfree.measure(slug, kind, args.competitions, root, seed))
+            render.write_sections(args.out, labelfree.section(done, header))
     print(f"\nwrote {args.out}", flush=True)
     return 0
 

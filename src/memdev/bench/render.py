@@ -33,8 +33,8 @@ INTRO = f"""# Benchmarks
 
 The pipeline beside its anchors on the practice competitions in `../shared/competitions/`.
 Every line of this file is written by the bench: `make bench` (the ablation section by
-`python -m memdev.bench --ablation`, the weak versions by `--weak`, the halves by `--halves`, tuning
-throughput by `--tuning`);
+`python -m memdev.bench --ablation`, the weak versions by `--weak`, the halves by `--halves`, the
+label-free versions by `--label-free`, tuning throughput by `--tuning`);
 a run rewrites its own sections and drops anything else. What was measured by hand, and
 why the defaults are what they are, is in [{NOTES}]({NOTES}).
 """
@@ -42,7 +42,8 @@ why the defaults are what they are, is in [{NOTES}]({NOTES}).
 HEADINGS = ("## Results", "## Candidates", "## What the MemAE and the DevNet head add", "## Done when (issue 15)",
             "## Targets", "## How each competition was run", "## Throughput", "## Speed",
             "## Head-input ablation", "## Candidate menu ablation", "## Weak versions of the fully labeled competitions",
-            "## Halves of the fully labeled competitions", "## Tuning throughput")
+            "## Halves of the fully labeled competitions", "## Label-free versions of the practice competitions",
+            "## Tuning throughput")
 
 
 # --------------------------------------------------------------------------- cells
