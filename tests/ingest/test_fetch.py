@@ -61,6 +61,17 @@ def test_unpack_flattens_a_top_folder_and_replaces_older_files(tmp_path, existin
     assert existing_raw.sample_csv.exists() and existing_raw.test_csv.exists()
 
 
+def test_the_same_zip_unpacked_again_leaves_its_files_and_their_times_as_they_were(tmp_path, existing_raw):
+    archive = write_zip(tmp_path / "ok.zip", kaggle_zip_entries())
+    fetch.unpack(archive, existing_raw.raw)
+    os.utime(existing_raw.train_csv, (1_000_000, 1_000_000))  # make compares times: an old one must stay old
+    os.utime(existing_raw.test_csv, (1_000_000, 1_000_000))
+    changed = {**kaggle_zip_entries(), "test.csv": kaggle_zip_entries()["test.csv"] + "999,1,2,red\n"}
+    fetch.unpack(write_zip(tmp_path / "new.zip", changed), existing_raw.raw)
+    assert existing_raw.train_csv.stat().st_mtime == 1_000_000
+    assert existing_raw.test_csv.stat().st_mtime > 1_000_000 and existing_raw.test_csv.read_text().endswith("999,1,2,red\n")
+
+
 def test_a_file_that_is_not_a_zip_is_a_clear_error(tmp_path):
     (tmp_path / "x.zip").write_text("not a zip")
     with pytest.raises(MemdevError, match="not a zip file"):

@@ -7,6 +7,7 @@ three tables may come as CSV (perhaps gzipped) or Parquet.
 
 from __future__ import annotations
 
+import filecmp
 import gzip
 import logging
 import os
@@ -110,9 +111,13 @@ def unpack(zip_path: Path, target: Path, required: tuple[str, ...] = ()) -> None
                 except (zipfile.BadZipFile, gzip.BadGzipFile, EOFError, zlib.error) as exc:
                     raise MemdevError(f"{zip_path}: entry {info.filename!r} is truncated or corrupt ({exc}); "
                                       f"download it again") from None
+            same = []
             for path in Path(tmp).iterdir():
-                os.replace(path, target / path.name)
-    log.info(f"unpacked {zip_path} into {target}")
+                if (target / path.name).is_file() and filecmp.cmp(path, target / path.name, shallow=False):
+                    same.append(path.name)  # left as it was, its time too: make retrains nothing for it
+                else:
+                    os.replace(path, target / path.name)
+    log.info(f"unpacked {zip_path} into {target}" + (f" ({', '.join(sorted(same))} unchanged)" if same else ""))
 
 
 def _check_size(zip_path: Path, entry: str, size: int, compressed: int) -> None:
