@@ -23,7 +23,7 @@ scores every candidate against the labels it hid (:mod:`memdev.bench.weak`).
 ``--halves`` cuts their train.csv in two and runs the pipeline and the
 anchors on it, half B playing the leaderboard (:mod:`memdev.bench.halves`).
 ``--label-free`` takes every practice competition's training labels away and
-checks the pipeline against IsolationForest there (:mod:`memdev.bench.labelfree`).
+checks the pipeline against IsolationForest there (:mod:`memdev.bench.unlabeled`).
 ``--tuning`` measures tuning throughput: 1, 2 and 4 ``make tune`` workers
 sharing one Optuna study on a throwaway PostgreSQL server, the same total
 trial budget each time.
@@ -49,12 +49,12 @@ from memdev.bench import (
     ablation,
     competition,
     halves,
-    labelfree,
     pgserver,
     render,
     speed,
     throughput,
     tuning,
+    unlabeled,
     variants,
     weak,
 )
@@ -239,12 +239,12 @@ def bench_halves(slugs: list[str], args: argparse.Namespace, work: Path, header:
 def bench_label_free(slugs: list[str], args: argparse.Namespace, work: Path, header: str) -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     done = []
-    for slug, kind in labelfree.versions(args.competitions, slugs):
+    for slug, kind in unlabeled.versions(args.competitions, slugs):
         for seed in seeds:
-            print(f"\nlabel-free: {labelfree.name(slug, kind, args.competitions)}, seed {seed}", flush=True)
-            root = work / "label-free" / labelfree.name(slug, kind, args.competitions) / f"seed{seed}"
-            done.append(labelfree.measure(slug, kind, args.competitions, root, seed))
-            render.write_sections(args.out, labelfree.section(done, header))
+            print(f"\nlabel-free: {unlabeled.name(slug, kind, args.competitions)}, seed {seed}", flush=True)
+            root = work / "label-free" / unlabeled.name(slug, kind, args.competitions) / f"seed{seed}"
+            done.append(unlabeled.measure(slug, kind, args.competitions, root, seed))
+            render.write_sections(args.out, unlabeled.section(done, header))
     print(f"\nwrote {args.out}", flush=True)
     return 0
 

@@ -1,4 +1,4 @@
-"""memdev.bench.labelfree: the practice competitions with their training labels taken away."""
+"""memdev.bench.unlabeled: the practice competitions with their training labels taken away."""
 
 import io
 import json
@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from conftest import kaggle_zip_entries, labeled_frames, write_zip
-from memdev.bench import labelfree, render
+from memdev.bench import render, unlabeled
 from memdev.bench.results import PUBLIC, Model, Result
 
 
@@ -31,16 +31,16 @@ def files(zip_path: Path) -> dict[str, pd.DataFrame]:
 
 def test_every_competition_with_a_target_is_unsupervised_a_fully_labeled_one_novelty_too_and_novelty_itself(tmp_path):
     source, _ = practice_folder(tmp_path)
-    assert labelfree.versions(source, ["few", "full", "images"]) == [
+    assert unlabeled.versions(source, ["few", "full", "images"]) == [
         ("few", "unsupervised"), ("full", "unsupervised"), ("full", "novelty"), ("images", "novelty")]
-    assert [labelfree.name(slug, kind, source) for slug, kind in labelfree.versions(source, ["full", "images"])] == [
+    assert [unlabeled.name(slug, kind, source) for slug, kind in unlabeled.versions(source, ["full", "images"])] == [
         "full-unsupervised", "full-novelty", "images"]
 
 
 def test_the_unsupervised_version_keeps_every_training_row_without_its_label(tmp_path):
     source, train = practice_folder(tmp_path)
     into = tmp_path / "free"
-    assert labelfree.strip("full", "unsupervised", source, into) == "full-unsupervised"
+    assert unlabeled.strip("full", "unsupervised", source, into) == "full-unsupervised"
     stripped = files(into / "full-unsupervised.zip")
     assert list(stripped["train.csv"]["id"]) == list(train["id"]) and "target" not in stripped["train.csv"].columns
     assert zipfile.ZipFile(into / "full-unsupervised.zip").read("test.csv") == zipfile.ZipFile(source / "full.zip").read("test.csv")
@@ -52,7 +52,7 @@ def test_the_unsupervised_version_keeps_every_training_row_without_its_label(tmp
 
 def test_the_novelty_version_keeps_only_the_rows_labeled_normal(tmp_path):
     source, train = practice_folder(tmp_path)
-    labelfree.strip("full", "novelty", source, tmp_path / "free")
+    unlabeled.strip("full", "novelty", source, tmp_path / "free")
     kept = files(tmp_path / "free" / "full-novelty.zip")["train.csv"]
     assert list(kept["id"]) == list(train.loc[train["target"] == 0, "id"]) and "target" not in kept.columns
     assert json.loads((tmp_path / "free" / "full-novelty.json").read_text())["regime"] == "novelty"
@@ -63,7 +63,7 @@ def test_a_novelty_competition_keeps_its_training_rows_and_becomes_a_score_compe
     _, test, sample = labeled_frames(n_train=400)
     write_zip(source / "images.zip", kaggle_zip_entries(train.drop(columns="target"), test, sample))
     (source / "images.solution.csv").write_bytes((source / "full.solution.csv").read_bytes())
-    assert labelfree.strip("images", "novelty", source, tmp_path / "free") == "images"
+    assert unlabeled.strip("images", "novelty", source, tmp_path / "free") == "images"
     kept = files(tmp_path / "free" / "images.zip")
     assert list(kept["train.csv"]["id"]) == list(train["id"]) and kept["sample_submission.csv"]["target"].eq(0.5).all()
     page = json.loads((tmp_path / "free" / "images.json").read_text())
@@ -82,8 +82,8 @@ def run(seed: int, pipeline: float, anchor: float, chosen: str = "iforest") -> R
 
 
 def test_the_section_puts_the_pipeline_beside_isolationforest_seed_by_seed():
-    text = labelfree.section([run(0, 0.80, 0.78), run(1, 0.80, 0.84)], "header line")
-    assert text.startswith(labelfree.HEADING) and labelfree.HEADING in render.HEADINGS
+    text = unlabeled.section([run(0, 0.80, 0.78), run(1, 0.80, 0.84)], "header line")
+    assert text.startswith(unlabeled.HEADING) and unlabeled.HEADING in render.HEADINGS
     row = next(line for line in text.splitlines() if line.startswith("| full-unsupervised |"))
     # pipeline, memae, iforest, lof, the anchor; then what was submitted, and ahead by 0.02, behind by 0.04
     assert row == ("| full-unsupervised | 0.8000 ± 0.0000 | 0.4000 ± 0.0000 | 0.8000 ± 0.0000 | 0.6000 ± 0.0000 | "
