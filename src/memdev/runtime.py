@@ -21,7 +21,8 @@ def configure_logging() -> None:
     # parameter value has a single trial, as it always has after a few trials
     warnings.filterwarnings("ignore", message="Some regimes for parameter", category=UserWarning)
     # Keras's TensorFlow backend converts tensors with np.array(x), which NumPy 2 warns about; nothing a user can change
-    warnings.filterwarnings("ignore", message="__array__ implementation doesn't accept a copy keyword", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message="__array__ implementation doesn't accept a copy keyword",
+                            category=DeprecationWarning)
 
 
 @contextlib.contextmanager

@@ -43,7 +43,8 @@ def test_the_unsupervised_version_keeps_every_training_row_without_its_label(tmp
     assert unlabeled.strip("full", "unsupervised", source, into) == "full-unsupervised"
     stripped = files(into / "full-unsupervised.zip")
     assert list(stripped["train.csv"]["id"]) == list(train["id"]) and "target" not in stripped["train.csv"].columns
-    assert zipfile.ZipFile(into / "full-unsupervised.zip").read("test.csv") == zipfile.ZipFile(source / "full.zip").read("test.csv")
+    test_csv = zipfile.ZipFile(into / "full-unsupervised.zip").read("test.csv")
+    assert test_csv == zipfile.ZipFile(source / "full.zip").read("test.csv")
     assert stripped["sample_submission.csv"]["target"].eq(0.5).all()  # a score competition's placeholder
     page = json.loads((into / "full-unsupervised.json").read_text())
     assert (page["regime"], page["metric"], page["submission"]) == ("unsupervised", "roc_auc", "score")

@@ -69,7 +69,8 @@ def test_the_same_zip_unpacked_again_leaves_its_files_and_their_times_as_they_we
     changed = {**kaggle_zip_entries(), "test.csv": kaggle_zip_entries()["test.csv"] + "999,1,2,red\n"}
     fetch.unpack(write_zip(tmp_path / "new.zip", changed), existing_raw.raw)
     assert existing_raw.train_csv.stat().st_mtime == 1_000_000
-    assert existing_raw.test_csv.stat().st_mtime > 1_000_000 and existing_raw.test_csv.read_text().endswith("999,1,2,red\n")
+    assert existing_raw.test_csv.stat().st_mtime > 1_000_000
+    assert existing_raw.test_csv.read_text().endswith("999,1,2,red\n")
 
 
 def test_a_file_that_is_not_a_zip_is_a_clear_error(tmp_path):

@@ -35,11 +35,11 @@ HEADING = "## Label-free versions of the practice competitions"
 
 
 def versions(source: Path, slugs: list[str]) -> list[tuple[str, str]]:
-    """``(slug, kind)`` of every label-free version of ``slugs``: unsupervised where train.csv has a target,
-    novelty where every training row is labeled or none is."""
+    """``(slug, kind)`` of every label-free version of ``slugs``: unsupervised where train.csv has anomalies,
+    novelty where none is left unlabeled (a fully labeled or a novelty competition)."""
     regimes = {slug: json.loads((source / f"{slug}.json").read_text(encoding="utf-8"))["regime"] for slug in slugs}
-    return [(slug, kind) for slug, regime in regimes.items() for kind in KINDS
-            if (kind == "unsupervised" and regime != "novelty") or (kind == "novelty" and regime in ("full", "novelty"))]
+    wanted = {"unsupervised": ("full", "weak", "unsupervised"), "novelty": ("full", "novelty")}
+    return [(slug, kind) for slug, regime in regimes.items() for kind in KINDS if regime.split("-")[0] in wanted[kind]]
 
 
 def name(slug: str, kind: str, source: Path) -> str:
@@ -97,17 +97,17 @@ def section(done: list[Result], header: str) -> str:
         mine, anchor = bench_seeds.public(runs, "pipeline"), bench_seeds.public(runs, ANCHOR)
         diffs = [a - b for a, b in zip(mine, anchor) if a is not None and b is not None]
         ahead += [float(np.mean(diffs))] if diffs else []
-        error, forest = bench_seeds.spread(bench_seeds.public(runs, "memae")), bench_seeds.spread(bench_seeds.public(runs, "iforest"))
+        error, forest = (bench_seeds.spread(bench_seeds.public(runs, model)) for model in ("memae", "iforest"))
         memae += [error[0] > forest[0]] if error and forest else []
         chosen = pd.Series([run.chosen for run in runs]).value_counts()
-        lines.append(f"| {slug} | " + " | ".join(bench_seeds.cell(bench_seeds.public(runs, name))
-                                                  for name in ("pipeline", *CANDIDATES, ANCHOR))
-                     + " | " + ", ".join(f"{name} {count}" for name, count in chosen.items())
+        lines.append(f"| {slug} | " + " | ".join(bench_seeds.cell(bench_seeds.public(runs, model))
+                                                  for model in ("pipeline", *CANDIDATES, ANCHOR))
+                     + " | " + ", ".join(f"{model} {count}" for model, count in chosen.items())
                      + f" | {bench_seeds.cell(diffs)} | {int(np.sum(np.array(diffs) >= 0))} of {len(diffs)} |")
     lines += [f"| {r.slug} | seed {r.seed} failed: {r.error.replace('|', '/')} |" for r in done if r.error]
     if ahead:
-        lines += ["", f"On the mean over the seeds the pipeline is at or above IsolationForest on {sum(d >= 0 for d in ahead)} "
-                      f"of {len(ahead)} versions (the smallest difference {num(min(ahead))}). The MemAE's error alone "
-                      f"is ahead of the pipeline's IsolationForest on {sum(memae)} of {len(memae)}; without labels "
+        lines += ["", "On the mean over the seeds the pipeline is at or above IsolationForest on "
+                      f"{sum(d >= 0 for d in ahead)} of {len(ahead)} versions (the smallest difference "
+                      f"{num(min(ahead))}). The MemAE's error alone is ahead of the pipeline's IsolationForest on {sum(memae)} of {len(memae)}; without labels "
                       "nothing here can tell which."]
     return "\n".join(lines)
