@@ -148,6 +148,11 @@ class Paths:
         return self.models / "test_scores.parquet"
 
     @property
+    def test_fold_scores(self) -> Path:
+        """Each fold model's own scores of the test rows (label competitions: the F1 cut's vote)."""
+        return self.models / "test_fold_scores.npz"
+
+    @property
     def cv(self) -> Path:
         """CV metrics, chosen model and threshold: the finetune stage's stamp."""
         return self.models / "cv.json"

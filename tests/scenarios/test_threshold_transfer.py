@@ -51,3 +51,23 @@ def test_quantile_and_contamination_thresholds_call_the_promised_share_of_fresh_
     configure(paths, {"strategy": "contamination", "contamination": 0.1})
     stage(paths, "fit")  # a config edit: every stage built under the old one is rebuilt
     assert pd.read_csv(tmp_path / stage(paths, "submit"))["label"].sum() == 400  # exactly 10% of 4,000
+
+
+def test_an_f1_cut_calls_the_test_rows_anomalies_where_the_test_set_holds_fewer_than_train(tmp_path):
+    rng = np.random.default_rng(1)
+    y = np.r_[np.arange(1000) < 100, np.arange(4000) < 80].astype(int)  # 10% of train.csv, 2% of test.csv
+    rows = rng.normal(size=(5000, 6)) + 3 * y[:, None]
+    frame = pd.DataFrame(rows, columns=[f"f{i}" for i in range(6)]).assign(id=range(5000), label=y)
+    paths = Paths("fresh", tmp_path)
+    paths.raw.mkdir(parents=True)
+    frame.iloc[:1000].to_csv(paths.train_csv, index=False)
+    frame.iloc[1000:].drop(columns="label").to_csv(paths.test_csv, index=False)
+    frame.iloc[1000:][["id"]].assign(label=0).to_csv(paths.sample_csv, index=False)
+    assert memdev(tmp_path, "data", "--comp", "fresh").returncode == 0
+    configure(paths, {})
+    data = yaml.safe_load(paths.config.read_text())
+    paths.config.write_text(yaml.safe_dump({**data, "folds": 3, "stacking": "auto"}))
+    stage(paths, "train")
+    called = pd.read_csv(tmp_path / stage(paths, "submit"))["label"]
+    # each fold model meets the cut on its own scores: about the 2% the test rows hold, not train.csv's 10%
+    assert abs(called.mean() - 0.02) < 0.005, called.mean()

@@ -197,8 +197,12 @@ def test_the_blend_is_the_rank_mean_of_its_regimes_parts_out_of_fold_and_on_the_
         chosen = config.with_params({"regime": regime})
         result = finetune.cross_validate(chosen, X, y, folds, memaes, stacked=stacked)
         np.testing.assert_allclose(result.oof["blend"], blend(*(result.oof[name] for name in parts)))
-        test = finetune.test_scores(chosen, result.folds, X[:30], finetune.candidates(chosen, y))
+        test, per_fold = finetune.test_scores(chosen, result.folds, X[:30], finetune.candidates(chosen, y), result.oof)
         np.testing.assert_allclose(test["blend"], blend(*(test[name] for name in parts)))
+        np.testing.assert_allclose(per_fold["gbm"].mean(axis=0), test["gbm"], rtol=1e-6)  # each fold model's own
+        # a fold model's blend: its parts ranked among their out-of-fold scores, the blend's out-of-fold scale
+        shares = [np.searchsorted(np.sort(result.oof[name]), per_fold[name][1], side="right") / len(y) for name in parts]
+        np.testing.assert_allclose(per_fold["blend"][1], np.mean(shares, axis=0), rtol=1e-6)
 
 
 def test_folds_fitted_at_once_give_the_scores_of_folds_fitted_one_at_a_time():

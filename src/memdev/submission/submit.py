@@ -25,7 +25,7 @@ from memdev.models.ranks import rank_mix
 from memdev.paths import Paths
 from memdev.submission import ledger
 from memdev.training import stamps
-from memdev.training.summary import CVSummary, load_oof, load_test_scores
+from memdev.training.summary import CVSummary, load_oof, load_test_fold_scores, load_test_scores
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,26 @@ def test_scores(paths: Paths, cv: CVSummary) -> np.ndarray:
         return rank_mix({name: test[name].to_numpy(dtype=float) for name in cv.weights}, cv.weights,
                         {name: oof[name].to_numpy(dtype=float) for name in cv.weights})
     return test[cv.model].to_numpy(dtype=float)
+
+
+def test_labels(paths: Paths, cv: CVSummary) -> np.ndarray:
+    """The chosen candidate's 0/1 labels of the test rows: its threshold met by each fold model's own scores
+    (:meth:`~memdev.evaluation.threshold.Threshold.apply_folds`), or by their mean where training stored none.
+
+    An ``ensemble``'s out-of-fold scores mix ranks within each fold, so fold k's test scores are ranked
+    among fold k's out-of-fold ones.
+    """
+    per_fold = load_test_fold_scores(paths)
+    if per_fold is None:
+        return cv.threshold.apply(test_scores(paths, cv))
+    if cv.model != "ensemble":
+        return cv.threshold.apply_folds(per_fold[cv.model])
+    oof = load_oof(paths)
+    held = [oof["fold"].to_numpy() == k for k in range(len(per_fold[next(iter(cv.weights))]))]
+    return cv.threshold.apply_folds(np.array([
+        rank_mix({name: per_fold[name][k] for name in cv.weights}, cv.weights,
+                 {name: oof[name].to_numpy(dtype=float)[rows] for name in cv.weights})
+        for k, rows in enumerate(held)]))
 
 
 def build(config: Config, paths: Paths, values: np.ndarray) -> pd.DataFrame:
@@ -105,8 +125,7 @@ def run(config: Config, paths: Paths, message: str = "") -> tuple[Path, str]:
     """Write the submission CSV and its ledger row; return the CSV's path and the upload message."""
     stamps.check(config, paths, "submit")
     cv = CVSummary.load(paths)
-    scores = test_scores(paths, cv)
-    frame = build(config, paths, cv.threshold.apply(scores) if config.submission == "label" else scores)
+    frame = build(config, paths, test_labels(paths, cv) if config.submission == "label" else test_scores(paths, cv))
     now = datetime.now(timezone.utc)
     # two submissions in one second (or two processes) get a name each: `_2`, `_3`... after the second one
     path = atomic.write_new(paths.submissions / f"{now:%Y%m%dT%H%M%SZ}_{cv.tag}.csv",

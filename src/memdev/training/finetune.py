@@ -43,12 +43,12 @@ from memdev.models.candidates import (
 )
 from memdev.models.devnet import fit_heads, member_draws
 from memdev.models.memae import MemAEDetector, as_stacked
-from memdev.models.ranks import BLEND_PARTS, blend
+from memdev.models.ranks import BLEND_PARTS, blend, rank_mix
 from memdev.models.stacked import StackedMemAE
 from memdev.paths import Paths
 from memdev.training import folds as folds_io
 from memdev.training import labelfree, selection, stamps
-from memdev.training.summary import CVSummary, save_oof, save_test_scores
+from memdev.training.summary import CVSummary, save_oof, save_test_fold_scores, save_test_scores
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,11 @@ def save(config: Config, paths: Paths, folds: np.ndarray, y: np.ndarray, result:
 
     ``make train`` writes them; so does ``make tune`` for its best trial.
     """
-    save_test_scores(paths, test_scores(config, result.folds, X_test, candidates(config, y)))
+    label = config.submission == "label"
+    means, per_fold = test_scores(config, result.folds, X_test, candidates(config, y), result.oof if label else None)
+    save_test_scores(paths, means)
+    if label:
+        save_test_fold_scores(paths, per_fold)
     summary.stamp = stamps.of(config, paths)
     oof = dict(result.oof)
     if summary.model == selection.ENSEMBLE:
@@ -195,9 +199,11 @@ def cross_validate(config: Config, X, y, folds: np.ndarray, memaes: list[MemAEDe
     return result
 
 
-def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarray,
-                names: list[str]) -> dict[str, np.ndarray]:
-    """Each candidate's scores of the test rows: the mean of its fold models' (``blend``: of the means).
+def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarray, names: list[str],
+                oof: dict[str, np.ndarray] | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Each candidate's scores of the test rows: the mean of its fold models' (``blend``: of the means); and,
+    given the out-of-fold scores ``oof``, each fold model's own, one row per fold (``blend``: its parts'
+    ranks against their out-of-fold scores, the scale of the blend's out-of-fold scores).
 
     The scikit-learn candidates score on ``threads.folds`` threads while the MemAE's and the heads' run.
     """
@@ -206,6 +212,7 @@ def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarra
     networks = [name for name in fitted if name not in FIXED]
     openmp = config.threads.boosting or None
     totals: dict[str, np.ndarray] = {}
+    per_fold: dict[str, list[np.ndarray]] = {}
     with threadpool_limits(openmp, user_api="openmp"), ThreadPoolExecutor(workers(config, len(fold_models))) as pool, \
             progress.stage("test", len(fold_models)) as bar:
         jobs = [{name: pool.submit(limited, openmp, fixed_scores, name, getattr(models, name), X_test)
@@ -219,10 +226,16 @@ def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarra
             scores.update({name: job.result() for name, job in fold_jobs.items()})
             for name, values in scores.items():
                 totals[name] = totals.get(name, 0) + values / len(fold_models)
+                if oof is not None:
+                    per_fold.setdefault(name, []).append(values.astype(np.float32))
             bar.advance(1, f"{len(X_test)} test rows scored")
     if "blend" in names:
         totals["blend"] = blend(*(totals[name] for name in BLEND_PARTS))
-    return totals
+        if oof is not None:
+            equal = dict.fromkeys(BLEND_PARTS, 1 / len(BLEND_PARTS))
+            per_fold["blend"] = [rank_mix({name: per_fold[name][k] for name in BLEND_PARTS}, equal, oof)
+                                 for k in range(len(fold_models))]
+    return totals, {name: np.array(values) for name, values in per_fold.items()}
 
 
 def queue_fixed(pool: ThreadPoolExecutor, config: Config, X, y: np.ndarray, folds: np.ndarray,

@@ -2,7 +2,8 @@
 
 ``cv.json`` holds a :class:`CVSummary`; ``oof.parquet`` the out-of-fold scores
 of every candidate; ``test_scores.parquet`` every candidate's scores of the
-test rows (the mean of its fold models'). All are written by ``finetune`` (or
+test rows (the mean of its fold models'), and for a label competition
+``test_fold_scores.npz`` each fold model's own. All are written by ``finetune`` (or
 ``tune``, for its best trial) and read, through this module only, by
 ``submit``, the reports and the benchmark.
 """
@@ -92,6 +93,22 @@ def save_test_scores(paths: Paths, scores: dict[str, np.ndarray]) -> None:
     with atomic.atomic_path(paths.test_scores) as tmp:
         pd.DataFrame(scores).to_parquet(tmp, index=False)
     manifest.record(paths, [paths.test_scores])
+
+
+def save_test_fold_scores(paths: Paths, scores: dict[str, np.ndarray]) -> None:
+    """``scores``: each candidate's fold models' scores of the test rows, one row per fold model."""
+    with atomic.atomic_path(paths.test_fold_scores) as tmp:
+        np.savez(tmp, **{name: values.astype(np.float32) for name, values in scores.items()})
+    manifest.record(paths, [paths.test_fold_scores])
+
+
+def load_test_fold_scores(paths: Paths) -> dict[str, np.ndarray] | None:
+    """What :func:`save_test_fold_scores` wrote; None where training predates it (or wrote none)."""
+    if not paths.test_fold_scores.exists():
+        return None
+    manifest.verify(paths, [paths.test_fold_scores])
+    with np.load(paths.test_fold_scores) as stored:
+        return {name: stored[name].astype(float) for name in stored.files}
 
 
 def load_test_scores(paths: Paths) -> pd.DataFrame:
