@@ -1,9 +1,10 @@
 """Comparator thresholds: how scores become 0/1 labels.
 
 A threshold is chosen on out-of-fold scores and stored in a unit that
-transfers to the test set: a share of rows to call anomalous (``rate``) for
+transfers to other rows: a share of rows to call anomalous (``rate``) for
 strategies that rank, or a score value for strategies tied to the normal
-rows' own score scale.
+rows' own score scale. The test rows meet it through each fold model's own
+scores (:meth:`Threshold.apply_folds`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class Threshold:
     strategy: str
     value: float  # on the out-of-fold score scale
     rate: float  # share of rows at or above ``value`` out of fold
-    by: str  # "rate" or "value": which of the two transfers to the test set
+    by: str  # "rate" or "value": which of the two :meth:`apply` carries to other rows
 
     def to_dict(self) -> dict:
         return asdict(self)
