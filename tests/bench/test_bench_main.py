@@ -15,7 +15,8 @@ def bench(*args) -> subprocess.CompletedProcess:
 
 def test_help_names_the_modes():
     result = bench("--help")
-    assert result.returncode == 0 and all(mode in result.stdout for mode in ("--ablation", "--weak", "--halves", "--label-free", "--tuning", "--speed"))
+    modes = ("--ablation", "--weak", "--halves", "--label-free", "--tuning", "--speed")
+    assert result.returncode == 0 and all(mode in result.stdout for mode in modes)
 
 
 def test_nothing_runs_without_competitions_or_with_an_unknown_one(tmp_path):

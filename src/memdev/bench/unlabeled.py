@@ -108,6 +108,6 @@ def section(done: list[Result], header: str) -> str:
     if ahead:
         lines += ["", "On the mean over the seeds the pipeline is at or above IsolationForest on "
                       f"{sum(d >= 0 for d in ahead)} of {len(ahead)} versions (the smallest difference "
-                      f"{num(min(ahead))}). The MemAE's error alone is ahead of the pipeline's IsolationForest on {sum(memae)} of {len(memae)}; without labels "
-                      "nothing here can tell which."]
+                      f"{num(min(ahead))}). The MemAE's error alone is ahead of the pipeline's IsolationForest on "
+                      f"{sum(memae)} of {len(memae)}; without labels nothing here can tell which."]
     return "\n".join(lines)
