@@ -107,24 +107,28 @@ def test_apply_by_rate_flags_the_top_share_and_breaks_ties_by_position():
     assert cut.apply(np.array([])).tolist() == []
 
 
-def test_the_f1_cut_meets_each_fold_models_scores_and_calls_where_most_of_them_reach_it():
-    cut = Threshold("f1", value=0.5, rate=0.25, by="rate")
-    per_fold = np.array([[0.9, 0.6, 0.4, 0.1],
-                         [0.8, 0.4, 0.6, 0.2],
-                         [0.7, 0.7, 0.3, 0.6]])
-    assert cut.apply_folds(per_fold).tolist() == [1, 1, 0, 0]  # 3, 2, 1 and 1 of the 3 models reach 0.5
+def test_the_f1_cut_carries_its_share_over_where_the_test_rows_hold_about_that_share():
+    rng = np.random.default_rng(0)
+    cut = Threshold("f1", value=0.5, rate=0.1, by="rate")
+    per_fold = (np.arange(1000) < 95) + rng.normal(0, 0.2, (5, 1000))  # 9.5%: within the share's spread
+    mean = per_fold.mean(axis=0)
+    np.testing.assert_array_equal(cut.apply_folds(mean, per_fold), cut.apply(mean))
+    assert cut.apply_folds(mean, per_fold).sum() == 100
 
 
-def test_the_f1_cut_calls_as_many_test_rows_as_hold_anomalies_not_the_training_share():
+def test_the_f1_cut_calls_the_fold_models_share_where_the_test_rows_clearly_hold_another():
     rng = np.random.default_rng(0)
     y = (np.arange(1000) < 100).astype(int)  # 10% anomalies out of fold
     cut = threshold.choose(config("f1"), y * 2 + rng.normal(0, 0.3, 1000), y)
     truth = (np.arange(2000) < 40).astype(int)  # 2% in the test rows
     per_fold = truth * 2 + rng.normal(0, 0.3, (5, 2000))
-    assert abs(cut.apply_folds(per_fold).mean() - 0.02) < 0.005
-    assert cut.apply(per_fold.mean(axis=0)).mean() == pytest.approx(cut.rate, abs=0.001)  # a share carried over
+    assert abs(cut.apply_folds(per_fold.mean(axis=0), per_fold).mean() - 0.02) < 0.005
+    assert cut.apply(per_fold.mean(axis=0)).mean() == pytest.approx(cut.rate, abs=0.001)  # the share carried over
+    # the calls are the highest test scores: the models' ranking, the models' share
+    labels = cut.apply_folds(per_fold.mean(axis=0), per_fold)
+    assert set(np.flatnonzero(labels)) == set(np.argsort(-per_fold.mean(axis=0))[:labels.sum()])
 
 
-def test_other_strategies_meet_the_fold_models_mean():
+def test_other_strategies_cut_the_test_scores_alone():
     cut = Threshold("quantile", value=0.5, rate=0.1, by="value")
-    assert cut.apply_folds(np.array([[0.9, 0.2], [0.3, 0.2]])).tolist() == [1, 0]  # means 0.6 and 0.2
+    assert cut.apply_folds(np.array([0.6, 0.2]), np.array([[0.1, 0.9], [0.1, 0.9]])).tolist() == [1, 0]

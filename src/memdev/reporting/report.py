@@ -69,7 +69,8 @@ def page(paths: Paths, summary: CVSummary, oof: pd.DataFrame, captions: dict[str
         "",
         f"Comparator threshold: strategy `{cut.strategy}`, {cut.value:.6g} on the out-of-fold score scale, "
         f"calling {cut.rate:.2%} of training rows anomalous; it transfers to the test set by "
-        + ("each fold model's own scores, a row called where most of them reach it." if cut.strategy == "f1"
+        + ("share of rows (rate), or by the share the fold models' own test scores reach where that is clearly "
+           "another." if cut.strategy == "f1"
            else "share of rows (rate)." if cut.by == "rate" else "score value."),
         "",
         "## Out-of-fold metrics",

@@ -46,20 +46,22 @@ def test_scores(paths: Paths, cv: CVSummary) -> np.ndarray:
 
 
 def test_labels(paths: Paths, cv: CVSummary) -> np.ndarray:
-    """The chosen candidate's 0/1 labels of the test rows: its threshold met by each fold model's own scores
-    (:meth:`~memdev.evaluation.threshold.Threshold.apply_folds`), or by their mean where training stored none.
+    """The chosen candidate's 0/1 labels of the test rows: its cut applied to their scores (the fold models'
+    mean), an F1 cut with each fold model's own scores beside them
+    (:meth:`~memdev.evaluation.threshold.Threshold.apply_folds`) where training stored them.
 
     An ``ensemble``'s out-of-fold scores mix ranks within each fold, so fold k's test scores are ranked
     among fold k's out-of-fold ones.
     """
-    per_fold = load_test_fold_scores(paths)
+    scores = test_scores(paths, cv)
+    per_fold = load_test_fold_scores(paths) if cv.threshold.strategy == "f1" else None
     if per_fold is None:
-        return cv.threshold.apply(test_scores(paths, cv))
+        return cv.threshold.apply(scores)
     if cv.model != "ensemble":
-        return cv.threshold.apply_folds(per_fold[cv.model])
+        return cv.threshold.apply_folds(scores, per_fold[cv.model])
     oof = load_oof(paths)
     held = [oof["fold"].to_numpy() == k for k in range(len(per_fold[next(iter(cv.weights))]))]
-    return cv.threshold.apply_folds(np.array([
+    return cv.threshold.apply_folds(scores, np.array([
         rank_mix({name: per_fold[name][k] for name in cv.weights}, cv.weights,
                  {name: oof[name].to_numpy(dtype=float)[rows] for name in cv.weights})
         for k, rows in enumerate(held)]))
