@@ -68,6 +68,8 @@ def test_an_f1_cut_calls_the_test_rows_anomalies_where_the_test_set_holds_fewer_
     data = yaml.safe_load(paths.config.read_text())
     paths.config.write_text(yaml.safe_dump({**data, "folds": 3, "stacking": "auto"}))
     stage(paths, "train")
-    called = pd.read_csv(tmp_path / stage(paths, "submit"))["label"]
+    submitted = memdev(tmp_path, "submit", "--comp", "fresh")
+    called = pd.read_csv(tmp_path / submitted.stdout.strip().splitlines()[-1])["label"]
     # each fold model meets the cut on its own scores: about the 2% the test rows hold, not train.csv's 10%
     assert abs(called.mean() - 0.02) < 0.005, called.mean()
+    assert "the test rows hold another share of anomalies, and that share is called" in submitted.stdout

@@ -127,7 +127,8 @@ def run(config: Config, paths: Paths, message: str = "") -> tuple[Path, str]:
     """Write the submission CSV and its ledger row; return the CSV's path and the upload message."""
     stamps.check(config, paths, "submit")
     cv = CVSummary.load(paths)
-    frame = build(config, paths, test_labels(paths, cv) if config.submission == "label" else test_scores(paths, cv))
+    labels = test_labels(paths, cv) if config.submission == "label" else None
+    frame = build(config, paths, test_scores(paths, cv) if labels is None else labels)
     now = datetime.now(timezone.utc)
     # two submissions in one second (or two processes) get a name each: `_2`, `_3`... after the second one
     path = atomic.write_new(paths.submissions / f"{now:%Y%m%dT%H%M%SZ}_{cv.tag}.csv",
@@ -142,6 +143,10 @@ def run(config: Config, paths: Paths, message: str = "") -> tuple[Path, str]:
     })
     counts = frame.iloc[:, 1].value_counts().to_dict() if config.submission == "label" else None
     log.info(f"submission: {len(frame)} rows, model {cv.model}, CV {cv.tag}" + (f", labels {counts}" if counts else ""))
+    if labels is not None and cv.threshold.strategy == "f1" and labels.sum() != round(cv.threshold.rate * len(labels)):
+        log.info(f"submission: the fold models reach the F1 cut on {labels.mean():.2%} of the test rows, clearly not "
+                 f"the {cv.threshold.rate:.2%} it called out of fold: the test rows hold another share of anomalies, "
+                 "and that share is called")
     if config.clash:
         log.warning(f"submission: {config.clash}")
     return path, message
