@@ -159,7 +159,7 @@ def test_tuning_after_make_train_takes_the_fold_models_no_tuned_parameter_change
     config = config_io.load(tiny.config)
     X, y, _ = preprocess.load_features(tiny)
     folds = folds_io.assign(y, config)
-    cache = tune.fitted_once(config, tiny, folds, stamps.trained(config, tiny))
+    cache = finetune.reusable(config, tiny, folds)
     fixed = [name for name in finetune.candidates(config, y) if name in ("gbm", "catboost", "iforest", "lof")]
     assert fixed and sorted(cache) == sorted((name, fold) for name in fixed for fold in range(folds_io.count(folds)))
     for (name, fold), (model, scores) in cache.items():  # what a trial would fit: the same scores
@@ -168,8 +168,8 @@ def test_tuning_after_make_train_takes_the_fold_models_no_tuned_parameter_change
         np.testing.assert_array_equal(fixed_scores(name, model, X[:5]), fixed_scores(name, fresh[0], X[:5]))
     # models of another seed, or scored on other folds, are not taken
     reseeded = config.with_params({"seed": config.seed + 1})
-    assert tune.fitted_once(reseeded, tiny, folds_io.assign(y, reseeded), stamps.trained(reseeded, tiny)) == {}
-    assert tune.fitted_once(config, tiny, np.roll(folds, 1), stamps.trained(config, tiny)) == {}
+    assert finetune.reusable(reseeded, tiny, folds_io.assign(y, reseeded)) == {}
+    assert finetune.reusable(config, tiny, np.roll(folds, 1)) == {}
 
 
 def edit(paths, changes):

@@ -48,7 +48,7 @@ from memdev.models.stacked import StackedMemAE
 from memdev.paths import Paths
 from memdev.training import folds as folds_io
 from memdev.training import labelfree, selection, stamps
-from memdev.training.summary import CVSummary, save_oof, save_test_fold_scores, save_test_scores
+from memdev.training.summary import CVSummary, load_oof, save_oof, save_test_fold_scores, save_test_scores
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def save(config: Config, paths: Paths, folds: np.ndarray, y: np.ndarray, result:
     save_test_scores(paths, means)
     if label:
         save_test_fold_scores(paths, per_fold)
-    summary.stamp = stamps.of(config, paths)
+    summary.stamp = {**stamps.of(config, paths), "fixed": stamps.fixed_of(config, paths)}
     oof = dict(result.oof)
     if summary.model == selection.ENSEMBLE:
         oof[selection.ENSEMBLE] = scores
@@ -236,6 +236,22 @@ def test_scores(config: Config, fold_models: list[FoldModels], X_test: np.ndarra
             per_fold["blend"] = [rank_mix({name: per_fold[name][k] for name in BLEND_PARTS}, equal, oof)
                                  for k in range(len(fold_models))]
     return totals, {name: np.array(values) for name, values in per_fold.items()}
+
+
+def reusable(config: Config, paths: Paths, folds: np.ndarray) -> dict:
+    """The fold models on disk of the candidates no MemAE changes (:data:`FIXED`) and their out-of-fold scores,
+    as :func:`cross_validate`'s cache; {} unless they were built from what they would be built from now
+    (:func:`~memdev.training.stamps.fixed_of`) on these ``folds``.
+
+    So a run after an edit of the MemAE, the head, the threshold or the metric
+    refits only what those change.
+    """
+    if not paths.cv.exists() or CVSummary.load(paths).stamp.get("fixed") != stamps.fixed_of(config, paths) \
+            or not paths.folds.exists() or not np.array_equal(folds_io.load(paths), folds):
+        return {}
+    oof = load_oof(paths)
+    return {(name, fold): (manifest.load_pickle(paths, paths.boosted(name, fold)), oof[name].to_numpy()[folds == fold])
+            for fold in range(folds_io.count(folds)) for name in FIXED if name in oof.columns}
 
 
 def queue_fixed(pool: ThreadPoolExecutor, config: Config, X, y: np.ndarray, folds: np.ndarray,

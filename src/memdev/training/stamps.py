@@ -12,9 +12,14 @@ directly (``python -m memdev finetune``, the notebook).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
+from importlib import import_module
+from pathlib import Path
 
+import memdev
 from memdev import manifest
 from memdev.config import Config
 from memdev.errors import MemdevError
@@ -33,6 +38,8 @@ READS = {
 }
 # the make target that rebuilds each stage's outputs, and the same without make
 REBUILD = {"preprocess": "preprocess", "pretrain": "pretrain", "finetune": "train"}
+# the libraries that fit the candidates no MemAE changes, besides memdev's own code (:func:`fixed_of`)
+LIBRARIES = ("numpy", "sklearn", "xgboost", "catboost")
 
 
 def of(config: Config, paths: Paths) -> dict[str, str]:
@@ -43,6 +50,29 @@ def of(config: Config, paths: Paths) -> dict[str, str]:
         "x_train": manifest.digest(paths, paths.x_train),
         "x_test": manifest.digest(paths, paths.x_test),
     }
+
+
+def fixed_of(config: Config, paths: Paths) -> str:
+    """What the fold models of the candidates no MemAE changes (``gbm``, ``catboost``, ``iforest``, ``lof``)
+    are built from: the training features and labels, the config keys they read (seed, folds, regime, the
+    boosters' threads), memdev's code and the libraries' versions. Finetune stamps it; a later run with the
+    same takes those fold models instead of fitting them again
+    (:func:`memdev.training.finetune.reusable`).
+    """
+    parts = {"seed": config.seed, "folds": config.folds, "regime": config.regime, "threads": config.threads.boosting,
+             "x_train": manifest.digest(paths, paths.x_train), "y_train": manifest.digest(paths, paths.y_train),
+             "code": code_digest(), "libraries": {name: import_module(name).__version__ for name in LIBRARIES}}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
+
+
+@functools.cache
+def code_digest() -> str:
+    """The sha256 of memdev's source: a fold model fitted by other code is not taken."""
+    digest = hashlib.sha256()
+    package = Path(memdev.__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def check(config: Config, paths: Paths, stage: str) -> None:

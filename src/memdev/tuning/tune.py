@@ -24,7 +24,7 @@ import keras
 import numpy as np
 import optuna
 
-from memdev import atomic, manifest, progress
+from memdev import atomic, progress
 from memdev import config as config_io
 from memdev.config import Config
 from memdev.errors import MemdevError
@@ -34,7 +34,7 @@ from memdev.models.memae import MemAEDetector
 from memdev.paths import Paths
 from memdev.training import finetune, pretrain, selection, stamps
 from memdev.training import folds as folds_io
-from memdev.training.summary import CVSummary, load_oof
+from memdev.training.summary import CVSummary
 from memdev.tuning import searchspace
 from memdev.tuning import study as tuning_study
 
@@ -76,7 +76,7 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
     (``make train``'s); a trial of their very config returns it untrained.
     ``kept``: holds the best trial trained here (``"best"``) and the config's own (``"own"``), the two
     :func:`chosen` picks from (:class:`Trained`). Every trial records its nested CV per fold (``per_fold``).
-    ``fitted``: those three's fold models and scores, if at hand (:func:`fitted_once`).
+    ``fitted``: those three's fold models and scores, if at hand (:func:`~memdev.training.finetune.reusable`).
     """
     space = space or searchspace.search_space(config, y)
     cache = dict(fitted or {})
@@ -160,7 +160,8 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
                  f"{config.metric} {on_disk.value:.4f}, untrained")
     # memdev's own bar, not Optuna's: the trial's bar nests inside it, and a log gets a line per trial
     with progress.stage("tune", trials, "trial") as bar:
-        objective = objective_factory(config, X, y, folds, space, on_disk, kept, fitted_once(config, paths, folds, on_disk))
+        objective = objective_factory(config, X, y, folds, space, on_disk, kept,
+                                      finetune.reusable(config, paths, folds))
         study.optimize(objective, n_trials=trials, timeout=timeout,
                        callbacks=[lambda study, trial: bar.advance(1, trial_note(study, trial))])
     pick = finish(study, config, paths, own)
@@ -197,27 +198,10 @@ def sampler_seed(config: Config, study: optuna.Study, storage_url: str | None) -
     return config.seed + len(study.trials) + (os.getpid() if shared else 0)
 
 
-def fitted_once(config: Config, paths: Paths, folds: np.ndarray, on_disk: CVSummary | None) -> dict:
-    """`make train`'s fold models that no tuned parameter changes (:data:`FIXED`) and their out-of-fold scores,
-    as the objective's cache: the first trial then fits none of them.
-
-    Only where they were built from today's features and folds under this
-    config (with or without its tuned parameters, which change none of them).
-    """
-    built = {config.digest(), config_io.load(paths.config, paths.best_params).digest()}
-    if on_disk is None or on_disk.stamp.get("config") not in built or not paths.folds.exists() \
-            or not np.array_equal(folds_io.load(paths), folds):
-        return {}
-    oof = load_oof(paths)
-    names = [name for name in FIXED if name in oof.columns]
-    return {(name, fold): (manifest.load_pickle(paths, paths.boosted(name, fold)),
-                           oof[name].to_numpy()[folds == fold])
-            for fold in range(folds_io.count(folds)) for name in names}
-
-
 def fixed_oof(config: Config, y: np.ndarray, folds: np.ndarray, cache: dict) -> dict[str, np.ndarray]:
     """The out-of-fold scores of the candidates no tuned parameter changes (:data:`FIXED`), if ``cache`` holds
-    every fold's (the objective's cache: :func:`fitted_once`, or a trial that scored every fold)."""
+    every fold's (the objective's cache: :func:`~memdev.training.finetune.reusable`, or a trial that scored
+    every fold)."""
     names = [name for name in finetune.candidates(config, y) if name in FIXED]
     count = folds_io.count(folds)
     if not names or not all(isinstance(cache.get((name, k)), tuple) for name in names for k in range(count)):
