@@ -3,6 +3,7 @@
 import numpy as np
 
 from conftest import fast_config
+from memdev.models.ranks import BLEND_PARTS, blend
 from memdev.training import selection
 
 AP = fast_config(metric="average_precision", submission="score", stacking="auto", folds=5)
@@ -100,6 +101,26 @@ def test_with_a_few_labels_a_detector_that_needs_none_replaces_the_blend_only_wh
         oof = {name: y + rng.normal(0, 1, len(y)) for name in ("blend", "gbm", "lof")}
         kept += selection.select(WEAK, y, folds, oof)[0].model == "blend"
     assert kept >= 17
+
+
+def test_with_a_few_labels_the_blend_leaves_out_a_part_far_behind_the_others_on_roc_auc_fold_by_fold():
+    rng, y, folds = data()
+
+    def signal(strength):
+        return strength * y + rng.normal(0, 1, len(y))
+
+    oof = {"devnet": signal(0), "stack": signal(2), "gbm": signal(2), "catboost": signal(2)}
+    oof["blend"] = blend(*(oof[name] for name in BLEND_PARTS))
+    choice = selection.select(WEAK, y, folds, oof)[0]
+    assert choice.model == "ensemble" and choice.weights == dict.fromkeys(["stack", "gbm", "catboost"], 1 / 3)
+    assert selection.nested(WEAK, y, folds, oof).chosen == ["ensemble"] * 5
+    oof["devnet"] = signal(1.8)  # ROC-AUC about 0.02 behind: within the floor, so the blend stays whole
+    oof["blend"] = blend(*(oof[name] for name in BLEND_PARTS))
+    assert selection.select(WEAK, y, folds, oof)[0].model == "blend"
+    oof = {"devnet": signal(0), "stack": signal(2), "gbm": signal(0), "catboost": signal(0)}
+    oof["blend"] = blend(*(oof[name] for name in BLEND_PARTS))
+    weights = selection.select(WEAK, y, folds, oof)[0].weights  # never fewer than two parts
+    assert len(weights) == 2 and "stack" in weights
 
 
 def test_a_contamination_threshold_caps_the_nested_cv_at_what_a_perfect_ranking_gets():

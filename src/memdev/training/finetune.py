@@ -335,6 +335,10 @@ def summarise(config: Config, y, folds, oof: dict[str, np.ndarray],
     if config.regime == "weak" and selection.PRIOR in values and choice.model in LABEL_FREE:
         summary.reason = (f"weak regime: {choice.model} needs no labels and replaces the blend: ahead on "
                           f"{config.metric} and clearly ahead on ROC-AUC, fold by fold")
+    elif config.regime == "weak" and choice.model == selection.ENSEMBLE:
+        behind = " and ".join(name for name in BLEND_PARTS if name not in choice.weights)
+        summary.reason = (f"weak regime: the blend without {behind}, behind the best part on ROC-AUC fold by fold "
+                          f"by more than {selection.WEAK_GAP} and {selection.WEAK_SE:.0f} standard errors")
     summary.score_quantiles = {str(q): float(np.quantile(scores, q)) for q in (0.5, 0.9, 0.99)}
     return summary, scores
 
