@@ -62,6 +62,18 @@ def test_the_cv_table_says_why_a_weak_competition_submits_a_detector_that_needs_
     assert summarised(weak, y, oof).reason == ""
 
 
+def test_the_cv_table_says_which_part_the_weak_regimes_blend_left_out():
+    rng = np.random.default_rng(4)
+    y = (np.arange(500) % 10 == 0).astype(int)
+    oof = {name: 2 * y + rng.normal(0, 1, 500) for name in ("stack", "gbm", "catboost")}
+    oof["devnet"] = rng.normal(0, 1, 500)
+    oof["blend"] = oof["stack"]  # never chosen here: only its presence matters
+    weak = fast_config(folds=5, stacking="auto", regime="weak", metric="average_precision", submission="score")
+    summary = summarised(weak, y, oof)
+    assert summary.model == "ensemble" and set(summary.weights) == {"stack", "gbm", "catboost"}
+    assert "the blend without devnet, behind the best part on ROC-AUC" in finetune.describe(weak, summary)
+
+
 def test_one_labeled_anomaly_submits_the_label_free_choice_with_a_threshold_that_needs_no_labels():
     rng = np.random.default_rng(2)
     y = np.r_[1, np.zeros(99)].astype(int)

@@ -11,7 +11,8 @@ that needs no labels may replace the blend (:func:`label_free_rival`): its CV
 counts only the few labeled anomalies, as if the unlabeled ones were normal,
 so it cannot see how a model ranks the anomalies the leaderboard counts (on
 weak versions of the fully labeled practice sets, scored against their hidden
-labels, every switch to a supervised candidate lost: BENCHMARKS-notes.md).
+labels, every switch to a supervised candidate lost: BENCHMARKS-notes.md),
+and the blend there leaves out a part far behind the others (:func:`weak_blend`).
 It reuses the out-of-fold scores (no refits): the other folds' scores come
 from fold models that saw fold k's rows, so on small weak sets the nested CV
 may still be slightly optimistic. The submitted choice (:func:`select`) is the
