@@ -121,6 +121,9 @@ def test_with_a_few_labels_the_blend_leaves_out_a_part_far_behind_the_others_on_
     oof["blend"] = blend(*(oof[name] for name in BLEND_PARTS))
     weights = selection.select(WEAK, y, folds, oof)[0].weights  # never fewer than two parts
     assert len(weights) == 2 and "stack" in weights
+    del oof["gbm"], oof["catboost"]
+    assert selection.select(WEAK, y, folds, oof)[0].model == "blend"  # two parts: both stay
+    assert selection.select(WEAK, y, folds, {"blend": oof["blend"]})[0].model == "blend"
 
 
 def test_a_contamination_threshold_caps_the_nested_cv_at_what_a_perfect_ranking_gets():

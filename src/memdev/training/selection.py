@@ -226,13 +226,13 @@ def weak_blend(ranks: dict[str, np.ndarray], y: np.ndarray, folds: np.ndarray, w
     """
     parts = [name for name in BLEND_PARTS if name in ranks]
     rows = [held for held in (np.flatnonzero(folds == j) for j in within) if 0 < y[held].sum() < len(held)]
-    if len(rows) < 2:
+    if len(parts) < 3 or len(rows) < 2:  # at least two parts stay
         return Choice(PRIOR)
     auc = {name: np.array([metrics.primary("roc_auc", y[held], ranks[name][held]) for held in rows]) for name in parts}
     best = max(parts, key=lambda name: auc[name].mean())
     gaps = {name: mean_gain(auc[best] - auc[name]) for name in parts if name != best}
     behind = sorted((name for name, (gap, error) in gaps.items() if gap > max(WEAK_SE * error, WEAK_GAP)),
-                    key=lambda name: -gaps[name][0])[:max(len(parts) - 2, 0)]
+                    key=lambda name: -gaps[name][0])[:len(parts) - 2]
     if not behind:
         return Choice(PRIOR)
     kept = [name for name in parts if name not in behind]
