@@ -167,7 +167,8 @@ def ablation_section(table: ablation.Table, header: str, default: list[str], see
                   f"with {len(ablation.MENUS)} menus, and of each candidate alone (`fixed:`), mean ± std over the same",
                   "seeds and folds. In rows A to F the best CV wins; row G keeps the blend unless another candidate",
                   "beats it by more than one standard error fold by fold (in the weak regime, always: its CV cannot",
-                  "see the unlabeled anomalies). `stack_lf` is the stack with the IsolationForest and LOF scores as",
+                  "see the unlabeled anomalies; there a part far behind the others on ROC-AUC leaves the blend, the",
+                  "rest an equal `ensemble`). `stack_lf` is the stack with the IsolationForest and LOF scores as",
                   f"two more columns. `blend - x` is the blend without part `x`; `{ablation.BOOSTERS_BLEND}` is the blend of",
                   "the boosters alone, without the MemAE or the DevNet head.", ""]
         lines += ablation_table(menu, str)

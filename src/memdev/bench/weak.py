@@ -106,7 +106,7 @@ def section(done: dict[str, list[dict]], header: str) -> str:
              f"regime leaves doubted rows out and blends four candidates: [{NOTES}]({NOTES}). `{LOCAL}` is",
              "synthetic (`memdev synth --anomalies local`): rows a little too far out of their own cluster, which",
              "LOF sees and 30 labels cannot teach a supervised model; there a label-free detector may replace",
-             "the blend.",
+             "the blend. `ensemble`: the blend without a part far behind the others on ROC-AUC.",
              "",
              "| competition | " + " | ".join(names) + " | pipeline ROC-AUC | chosen (per seed) |",
              "|---|" + "---|" * (len(names) + 2)]
