@@ -332,10 +332,11 @@ def summarise(config: Config, y, folds, oof: dict[str, np.ndarray],
                         threshold=threshold.choose(config, scores, y), candidates=values, metrics=nested.metrics,
                         per_fold=nested.per_fold, chosen_per_fold=nested.chosen,
                         optimistic=selection.value(config, y, scores), weights=choice.weights)
-    if config.regime == "weak" and selection.PRIOR in values and choice.model in LABEL_FREE:
+    weak = config.regime == "weak" and selection.PRIOR in values
+    if weak and choice.model in LABEL_FREE:
         summary.reason = (f"weak regime: {choice.model} needs no labels and replaces the blend: ahead on "
                           f"{config.metric} and clearly ahead on ROC-AUC, fold by fold")
-    elif config.regime == "weak" and choice.model == selection.ENSEMBLE:
+    elif weak and choice.model == selection.ENSEMBLE:
         behind = " and ".join(name for name in BLEND_PARTS if name not in choice.weights)
         summary.reason = (f"weak regime: the blend without {behind}, behind the best part on ROC-AUC fold by fold "
                           f"by more than {selection.WEAK_GAP} and {selection.WEAK_SE:.0f} standard errors")

@@ -66,7 +66,7 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
 
     A trial trains all folds' MemAEs and heads together, then reports after
     each fold's boosted candidates and scores (steps 2 to K + 1; the pruner
-    may stop it there). ``gbm``, ``iforest`` and ``lof`` depend on no tuned
+    may stop it there). ``gbm``, ``catboost``, ``iforest`` and ``lof`` depend on no tuned
     parameter: fitted in the first trial (or taken from ``make train``), reused
     after; once they are at hand a trial first reports their best metric under
     its own threshold (step 1), so a threshold that already falls behind is
@@ -76,7 +76,7 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
     (``make train``'s); a trial of their very config returns it untrained.
     ``kept``: holds the best trial trained here (``"best"``) and the config's own (``"own"``), the two
     :func:`chosen` picks from (:class:`Trained`). Every trial records its nested CV per fold (``per_fold``).
-    ``fitted``: those three's fold models and scores, if at hand (:func:`~memdev.training.finetune.reusable`).
+    ``fitted``: their fold models and out-of-fold scores, if at hand (:func:`~memdev.training.finetune.reusable`).
     """
     space = space or searchspace.search_space(config, y)
     cache = dict(fitted or {})
