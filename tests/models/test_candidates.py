@@ -13,7 +13,7 @@ def test_a_blend_is_fitted_through_the_candidates_it_averages():
     assert fitted_by(["gbm"]) == ["gbm"]
 
 
-def test_catboost_keeps_300_trees_at_0_1_unless_many_rows_hold_many_labeled_anomalies():
+def test_catboost_keeps_300_trees_at_0_1_unless_many_rows_hold_many_labeled_anomalies_or_few_are_labeled():
     def size(rows, anomalies=candidates.MANY_ANOMALIES):
         params = candidates.symmetric(0, 1, rows, anomalies, 10).get_params()
         return params["iterations"], params.get("learning_rate")
@@ -22,6 +22,8 @@ def test_catboost_keeps_300_trees_at_0_1_unless_many_rows_hold_many_labeled_anom
     assert size(candidates.SMALL_ROWS + 1) == size(300_000) == (1000, None)  # None: CatBoost sets it from the rows
     assert size(600_000) == (500, None) and size(5_000_000) == (300, None)  # trees x rows bounded past 300,000 rows
     assert size(300_000, anomalies=candidates.MANY_ANOMALIES - 1) == (300, 0.1)  # a few labels: no more trees
+    assert size(30_000, anomalies=candidates.FEW_ANOMALIES) == (300, 0.03)  # the weak regime's: it fits them less
+    assert size(30_000, anomalies=candidates.FEW_ANOMALIES + 1) == (300, 0.1)
 
 
 def test_past_wide_columns_the_boosters_cut_each_column_into_fewer_bins():

@@ -55,6 +55,9 @@ from memdev.paths import Paths
 # the catboost candidate's training rows and labeled anomalies up to which its 300 trees at 0.1 hold, and
 # past them its trees × training rows at most TREE_ROWS (1,000 trees to 300,000 rows)
 SMALL_ROWS, MANY_ANOMALIES, TREE_ROWS = 50_000, 1_000, 300_000_000
+# labeled anomalies up to which its 300 trees learn at 0.03, not 0.1: a few labels among zeros that hide
+# unlabeled anomalies are ranked better by a model that fits them less (BENCHMARKS-notes.md, "seventeenth session")
+FEW_ANOMALIES = 50
 # past WIDE columns a booster's cost is every column's bins at every node, whatever the rows: so there
 # each column is cut into WIDE_BINS bins, not 256 (BENCHMARKS-notes.md, "Wide competitions")
 WIDE, WIDE_BINS = 200, 32
@@ -96,8 +99,8 @@ def symmetric(seed: int, threads: int, rows: int, anomalies: int, columns: int) 
     ``anomalies`` labeled anomalies, on ``threads`` threads (0: one per core; CatBoost's own pool, which
     ``threadpool_limits`` does not reach).
 
-    300 symmetric trees at learning rate 0.1; past :data:`SMALL_ROWS` rows holding :data:`MANY_ANOMALIES`
-    labeled anomalies or more, CatBoost's defaults (1,000 trees, the learning rate CatBoost sets from the
+    300 symmetric trees at learning rate 0.1 (0.03 with :data:`FEW_ANOMALIES` or fewer); past
+    :data:`SMALL_ROWS` rows holding :data:`MANY_ANOMALIES` labeled anomalies or more, CatBoost's defaults (1,000 trees, the learning rate CatBoost sets from the
     rows), with fewer trees past :data:`TREE_ROWS` trees × rows, down to 300.
     """
     # 300 trees at 0.1, not its 1,000 at a rate fitted to the rows: as good on the halves of cardio and
@@ -107,7 +110,7 @@ def symmetric(seed: int, threads: int, rows: int, anomalies: int, columns: int) 
     if rows > SMALL_ROWS and anomalies >= MANY_ANOMALIES:
         size = dict(iterations=int(np.clip(TREE_ROWS // rows, 300, 1000)))
     else:
-        size = dict(iterations=300, learning_rate=0.1)
+        size = dict(iterations=300, learning_rate=0.03 if anomalies <= FEW_ANOMALIES else 0.1)
     return CatBoostClassifier(**size, random_seed=seed, thread_count=threads or -1, verbose=0,
                               allow_writing_files=False, border_count=WIDE_BINS if columns > WIDE else 254)
 
