@@ -89,9 +89,10 @@ def candidates(root: Path, slug: str) -> list[Model]:
         choice = selection.fit(config, name, ranks, y, np.arange(len(y)))
         scores = choice.score(ranks, np.arange(len(y))) if name == selection.ENSEMBLE else oof[name].to_numpy(dtype=float)
         alone = dataclasses.replace(summary, model=name, weights=choice.weights)
-        test = submit.test_scores(paths, alone)
         if config.submission == "label":
             test = submit.test_labels(paths, dataclasses.replace(alone, threshold=threshold.choose(config, scores, y)))
+        else:
+            test = submit.test_scores(paths, alone)
         csv = root / "candidates" / f"{name}.csv"
         atomic.write_text(csv, submit.build(config, paths, test).to_csv(index=False, lineterminator="\n"))
         out.append(Model(name, csv, 0.0, time.perf_counter() - started, 0.0, cv=summary.candidates.get(name)))

@@ -35,12 +35,16 @@ class Threshold:
         scores = np.asarray(scores, dtype=float)
         if self.by == "value":
             return (scores >= self.value).astype(np.int8)
-        count = int(round(self.rate * len(scores)))
+        count = self.count(len(scores))
         labels = np.zeros(len(scores), dtype=np.int8)
         if count:
             # stable ranking: ties resolved by position, so results are reproducible
             labels[np.argsort(-scores, kind="stable")[:count]] = 1
         return labels
+
+    def count(self, rows: int) -> int:
+        """How many of ``rows`` rows a cut carried by its share calls anomalous."""
+        return int(round(self.rate * rows))
 
     def apply_folds(self, scores: np.ndarray, per_fold: np.ndarray) -> np.ndarray:
         """0/1 labels of the test rows from their ``scores`` (the fold models' mean) and ``per_fold``, each

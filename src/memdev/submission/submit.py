@@ -30,16 +30,17 @@ from memdev.training.summary import CVSummary, load_oof, load_test_fold_scores, 
 log = logging.getLogger(__name__)
 
 
-def test_scores(paths: Paths, cv: CVSummary) -> np.ndarray:
+def test_scores(paths: Paths, cv: CVSummary, oof: pd.DataFrame | None = None) -> np.ndarray:
     """The chosen candidate's test scores (each candidate's: the mean of its fold models', stored by finetune).
 
     An ``ensemble`` mixes its candidates' ranks with the weights chosen out of
-    fold, each test score ranked among that candidate's out-of-fold scores.
+    fold, each test score ranked among that candidate's out-of-fold scores
+    (``oof``, read here unless given).
     """
     manifest.verify(paths, [paths.x_test])  # the scores are of these features, as recorded
     test = load_test_scores(paths)
     if cv.model == "ensemble":
-        oof = load_oof(paths)
+        oof = load_oof(paths) if oof is None else oof
         return rank_mix({name: test[name].to_numpy(dtype=float) for name in cv.weights}, cv.weights,
                         {name: oof[name].to_numpy(dtype=float) for name in cv.weights})
     return test[cv.model].to_numpy(dtype=float)
@@ -53,13 +54,13 @@ def test_labels(paths: Paths, cv: CVSummary) -> np.ndarray:
     An ``ensemble``'s out-of-fold scores mix ranks within each fold, so fold k's test scores are ranked
     among fold k's out-of-fold ones.
     """
-    scores = test_scores(paths, cv)
+    oof = load_oof(paths) if cv.model == "ensemble" else None
+    scores = test_scores(paths, cv, oof)
     per_fold = load_test_fold_scores(paths) if cv.threshold.strategy == "f1" else None
     if per_fold is None:
         return cv.threshold.apply(scores)
     if cv.model != "ensemble":
         return cv.threshold.apply_folds(scores, per_fold[cv.model])
-    oof = load_oof(paths)
     held = [oof["fold"].to_numpy() == k for k in range(len(per_fold[next(iter(cv.weights))]))]
     return cv.threshold.apply_folds(scores, np.array([
         rank_mix({name: per_fold[name][k] for name in cv.weights}, cv.weights,
@@ -143,7 +144,7 @@ def run(config: Config, paths: Paths, message: str = "") -> tuple[Path, str]:
     })
     counts = frame.iloc[:, 1].value_counts().to_dict() if config.submission == "label" else None
     log.info(f"submission: {len(frame)} rows, model {cv.model}, CV {cv.tag}" + (f", labels {counts}" if counts else ""))
-    if labels is not None and cv.threshold.strategy == "f1" and labels.sum() != round(cv.threshold.rate * len(labels)):
+    if labels is not None and cv.threshold.strategy == "f1" and labels.sum() != cv.threshold.count(len(labels)):
         log.info(f"submission: the fold models reach the F1 cut on {labels.mean():.2%} of the test rows, clearly not "
                  f"the {cv.threshold.rate:.2%} it called out of fold: the test rows hold another share of anomalies, "
                  "and that share is called")
