@@ -287,7 +287,7 @@ def test_the_objective_is_the_cross_validated_metric_of_the_trials_config(tiny):
     the nested CV."""
     from memdev import runtime
     from memdev.features import preprocess
-    from memdev.training import finetune, pretrain
+    from memdev.training import decision, finetune, pretrain
     from memdev.training import folds as folds_io
 
     config = config_io.load(tiny.config)
@@ -303,7 +303,7 @@ def test_the_objective_is_the_cross_validated_metric_of_the_trials_config(tiny):
     assert trial.params == params and trial.state == optuna.trial.TrialState.COMPLETE
     trained = config.with_params(params)
     memaes, stacked = pretrain.fit_memaes(trained, X, y, folds)
-    summary, _ = finetune.summarise(trained, y, folds, finetune.cross_validate(trained, X, y, folds, memaes,
+    summary, _ = decision.summarise(trained, y, folds, finetune.cross_validate(trained, X, y, folds, memaes,
                                                                                stacked=stacked).oof)
     assert trial.value == pytest.approx(summary.value) and trial.user_attrs["model"] == summary.model
 

@@ -32,7 +32,7 @@ from memdev.features import preprocess
 from memdev.models.candidates import FIXED
 from memdev.models.memae import MemAEDetector
 from memdev.paths import Paths
-from memdev.training import finetune, pretrain, selection, stamps
+from memdev.training import decision, finetune, pretrain, selection, stamps
 from memdev.training import folds as folds_io
 from memdev.training.summary import CVSummary
 from memdev.tuning import searchspace
@@ -98,7 +98,7 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
 
         fixed = fixed_oof(trial_config, y, folds, cache)
         if fixed:  # the trial's threshold on scores at hand: nothing trains if it alone falls behind
-            name, values = finetune.select(trial_config, y, fixed)
+            name, values = decision.select(trial_config, y, fixed)
             check(values[name], 1)
         ceiling = selection.ceiling(trial_config, y, folds)
         if ceiling is not None:
@@ -111,7 +111,7 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
         def report(fold, held_out, oof):
             done_folds.append(int(fold))
             done = np.isin(folds, done_folds)
-            name, values = finetune.select(trial_config, y[done], {k: v[done] for k, v in oof.items()})
+            name, values = decision.select(trial_config, y[done], {k: v[done] for k, v in oof.items()})
             bar.advance(1, f"fold {fold + 1} scored, {config.metric} {values[name]:.4f} so far")
             check(values[name], len(done_folds) + 1)
 
@@ -122,7 +122,7 @@ def objective_factory(config: Config, X, y, folds, space: dict[str, dict[str, An
             seconds = time.perf_counter() - started
             bar.advance(1, "MemAEs trained")
             result = finetune.cross_validate(trial_config, X, y, folds, memaes, report, stacked, cache)
-        summary, scores = finetune.summarise(trial_config, y, folds, result.oof)
+        summary, scores = decision.summarise(trial_config, y, folds, result.oof)
         trial.set_user_attr("model", summary.model)
         trial.set_user_attr("per_fold", summary.per_fold)
         if kept is not None:
