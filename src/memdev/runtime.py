@@ -21,8 +21,23 @@ def configure_logging() -> None:
     # parameter value has a single trial, as it always has after a few trials
     warnings.filterwarnings("ignore", message="Some regimes for parameter", category=UserWarning)
     # Keras's TensorFlow backend converts tensors with np.array(x), which NumPy 2 warns about; nothing a user can change
-    warnings.filterwarnings("ignore", message="__array__ implementation doesn't accept a copy keyword",
-                            category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=NUMPY_COPY, category=DeprecationWarning)
+    # scikit-learn's parallel helper clears Python 3.11's process-wide filters for a moment in its own thread while
+    # it copies them, so now and then a warning of another thread slips through: dropped where it is shown too
+    if not getattr(warnings.showwarning, "memdev", False):
+        warnings.showwarning = unless_numpy_copy(warnings.showwarning)
+
+
+NUMPY_COPY = "__array__ implementation doesn't accept a copy keyword"
+
+
+def unless_numpy_copy(show):
+    """``show`` (:func:`warnings.showwarning`) for every warning but NumPy's :data:`NUMPY_COPY`."""
+    def showwarning(message, *args, **kwargs):
+        if not str(message).startswith(NUMPY_COPY):
+            show(message, *args, **kwargs)
+    showwarning.memdev = True
+    return showwarning
 
 
 @contextlib.contextmanager
