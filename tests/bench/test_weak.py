@@ -58,11 +58,15 @@ def test_the_synthetic_local_outliers_are_a_fully_labeled_competition_written_on
 
 
 def test_the_section_shows_each_candidates_hidden_label_score_over_seeds_and_what_was_chosen():
-    runs = [{"chosen": "blend", "scores": {"pipeline": [0.5, 0.9], "blend": [0.5, 0.9], "gbm": [0.3, 0.8]}},
-            {"chosen": "gbm", "scores": {"pipeline": [0.4, 0.7], "blend": [0.6, 0.8], "gbm": [0.4, 0.7]}}]
+    runs = [{"chosen": "blend", "scores": {"pipeline": [0.5, 0.9], "blend": [0.5, 0.9], "gbm": [0.3, 0.8]},
+             "share": 0.1, "cuts": {"pu": [0.09, 0.8], "f1": [0.01, 0.2]}},
+            {"chosen": "gbm", "scores": {"pipeline": [0.4, 0.7], "blend": [0.6, 0.8], "gbm": [0.4, 0.7]},
+             "share": 0.1, "cuts": {"pu": [0.11, 0.6], "f1": [0.03, 0.4]}}]
     text = weak.section({"full": runs}, "header line")
     assert text.startswith(weak.HEADING) and weak.HEADING in render.HEADINGS
-    row = next(line for line in text.splitlines() if line.startswith("| full |"))
-    assert "| 0.4500 ± 0.0500 | 0.5500 ± 0.0500 |" in row  # pipeline, blend: mean ± std of average precision
-    assert "| 0.8000 ± 0.1000 | blend 1, gbm 1 |" in row  # the pipeline's ROC-AUC, and the choices
-    assert "| n/a |" in row  # a candidate no run had
+    scores, cuts = (line for line in text.splitlines() if line.startswith("| full |"))
+    assert "| 0.4500 ± 0.0500 | 0.5500 ± 0.0500 |" in scores  # pipeline, blend: mean ± std of average precision
+    assert "| 0.8000 ± 0.1000 | blend 1, gbm 1 |" in scores  # the pipeline's ROC-AUC, and the choices
+    assert "| n/a |" in scores  # a candidate no run had
+    # the share of anomalies; each cut's share called and hidden-label F1
+    assert cuts == "| full | 0.1000 ± 0.0000 | 0.1000 ± 0.0100 | 0.7000 ± 0.1000 | 0.0200 ± 0.0100 | 0.3000 ± 0.1000 |"

@@ -57,6 +57,40 @@ def test_f1_is_the_default_with_labels_and_needs_a_labeled_anomaly():
         threshold.choose(config("f1"), np.r_[0.1, 0.9], np.r_[0, 0])
 
 
+def weak_labels(rows=5_000, rate=0.1, labels=30, seed=0):
+    """Anomalies at ``rate`` scored above every normal row but for a tenth of them, only ``labels`` labeled."""
+    rng = np.random.default_rng(seed)
+    truth = (rng.random(rows) < rate).astype(int)
+    scores = rng.normal(0, 1, rows) + 4 * truth * (rng.random(rows) > 0.1)
+    y = np.zeros(rows, int)
+    y[rng.choice(np.flatnonzero(truth), labels, replace=False)] = 1
+    return scores, y, truth
+
+
+def test_with_a_few_labels_pu_calls_about_as_many_rows_as_hold_anomalies_where_f1_calls_the_labeled_few():
+    from sklearn.metrics import f1_score
+
+    shares, gains = [], []
+    for seed in range(5):
+        scores, y, truth = weak_labels(seed=seed)
+        pu, f1 = (threshold.choose(config(strategy), scores, y) for strategy in ("pu", "f1"))
+        shares.append([pu.rate / truth.mean(), f1.rate / truth.mean()])
+        gains.append(f1_score(truth, pu.apply(scores)) - f1_score(truth, f1.apply(scores)))
+    (pu_share, f1_share), gains = np.mean(shares, axis=0), np.array(gains)
+    assert 0.8 < pu_share < 1.1 and f1_share < 0.5
+    assert gains.min() > 0 and gains.mean() > 0.2
+
+
+def test_pu_is_the_weak_regimes_default_and_one_labeled_anomaly_on_top_does_not_make_it_call_one_row():
+    scores, y, truth = weak_labels(rows=50_000, rate=0.05)
+    y[np.argmax(scores)] = 1  # a labeled anomaly first of all: recall² / share called is huge at that one row
+    weak = config()
+    weak.regime = "weak"
+    cut = threshold.choose(weak, scores, y)
+    assert cut.strategy == "pu" and cut.by == "rate" and cut.rate > 0.5 * truth.mean()
+    assert config().threshold_strategy == "f1" and config(labeled=False).threshold_strategy == "quantile"
+
+
 def test_quantile_is_the_given_quantile_of_normal_scores_and_transfers_by_value():
     scores = np.arange(101, dtype=float)  # 0..100
     y = np.zeros(101, dtype=int)

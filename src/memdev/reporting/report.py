@@ -19,6 +19,7 @@ from sklearn.metrics import precision_recall_curve
 
 from memdev.config import Config
 from memdev.evaluation import metrics
+from memdev.evaluation.threshold import LABELED_CUTS
 from memdev.paths import Paths
 from memdev.reporting import plots
 from memdev.reporting.plots import COLORS
@@ -70,7 +71,7 @@ def page(paths: Paths, summary: CVSummary, oof: pd.DataFrame, captions: dict[str
         f"Comparator threshold: strategy `{cut.strategy}`, {cut.value:.6g} on the out-of-fold score scale, "
         f"calling {cut.rate:.2%} of training rows anomalous; it transfers to the test set by "
         + ("share of rows (rate), or by the share the fold models' own test scores reach where that is clearly "
-           "another." if cut.strategy == "f1"
+           "another." if cut.strategy in LABELED_CUTS
            else "share of rows (rate)." if cut.by == "rate" else "score value."),
         "",
         "## Out-of-fold metrics",

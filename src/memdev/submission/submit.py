@@ -18,6 +18,7 @@ from memdev import atomic, manifest
 from memdev import config as config_io
 from memdev.config import Config
 from memdev.errors import MemdevError
+from memdev.evaluation.threshold import LABELED_CUTS
 from memdev.features import preprocess
 from memdev.ingest import kaggle_cli, schema
 from memdev.ingest.tables import read_table
@@ -48,7 +49,7 @@ def test_scores(paths: Paths, cv: CVSummary, oof: pd.DataFrame | None = None) ->
 
 def test_labels(paths: Paths, cv: CVSummary) -> np.ndarray:
     """The chosen candidate's 0/1 labels of the test rows: its cut applied to their scores (the fold models'
-    mean), an F1 cut with each fold model's own scores beside them
+    mean), a labeled cut with each fold model's own scores beside them
     (:meth:`~memdev.evaluation.threshold.Threshold.apply_folds`) where training stored them.
 
     An ``ensemble``'s out-of-fold scores mix ranks within each fold, so fold k's test scores are ranked
@@ -56,7 +57,7 @@ def test_labels(paths: Paths, cv: CVSummary) -> np.ndarray:
     """
     oof = load_oof(paths) if cv.model == "ensemble" else None
     scores = test_scores(paths, cv, oof)
-    per_fold = load_test_fold_scores(paths) if cv.threshold.strategy == "f1" else None
+    per_fold = load_test_fold_scores(paths) if cv.threshold.strategy in LABELED_CUTS else None
     if per_fold is None:
         return cv.threshold.apply(scores)
     if cv.model != "ensemble":
@@ -144,8 +145,8 @@ def run(config: Config, paths: Paths, message: str = "") -> tuple[Path, str]:
     })
     counts = frame.iloc[:, 1].value_counts().to_dict() if config.submission == "label" else None
     log.info(f"submission: {len(frame)} rows, model {cv.model}, CV {cv.tag}" + (f", labels {counts}" if counts else ""))
-    if labels is not None and cv.threshold.strategy == "f1" and labels.sum() != cv.threshold.count(len(labels)):
-        log.info(f"submission: the fold models reach the F1 cut on {labels.mean():.2%} of the test rows, clearly not "
+    if labels is not None and cv.threshold.strategy in LABELED_CUTS and labels.sum() != cv.threshold.count(len(labels)):
+        log.info(f"submission: the fold models reach the {cv.threshold.strategy} cut on {labels.mean():.2%} of the test rows, clearly not "
                  f"the {cv.threshold.rate:.2%} it called out of fold: the test rows hold another share of anomalies, "
                  "and that share is called")
     if config.clash:
