@@ -69,4 +69,5 @@ def test_the_section_shows_each_candidates_hidden_label_score_over_seeds_and_wha
     assert "| 0.8000 ± 0.1000 | blend 1, gbm 1 |" in scores  # the pipeline's ROC-AUC, and the choices
     assert "| n/a |" in scores  # a candidate no run had
     # the share of anomalies; each cut's share called and hidden-label F1
-    assert cuts == "| full | 0.1000 ± 0.0000 | 0.1000 ± 0.0100 | 0.7000 ± 0.1000 | 0.0200 ± 0.0100 | 0.3000 ± 0.1000 |"
+    assert cuts == ("| full | 0.1000 ± 0.0000 | 0.1000 ± 0.0100 | 0.7000 ± 0.1000 | 0.0200 ± 0.0100 | "
+                    "0.3000 ± 0.1000 |")

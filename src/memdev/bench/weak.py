@@ -126,16 +126,17 @@ def section(done: dict[str, list[dict]], header: str) -> str:
         chosen = pd.Series([run["chosen"] for run in runs]).value_counts()
         lines.append(f"| {slug} | " + " | ".join(cell(name) for name in names) + f" | {cell(PIPELINE, 1)} | "
                      + ", ".join(f"{name} {count}" for name, count in chosen.items()) + " |")
-    lines += ["", "Had the page asked for 0/1 labels scored by F1: the share of training rows the pipeline's out-of-fold",
-              "scores call anomalous at the weak regime's cut (`pu`, the default) and at the F1 cut of the 30 labels",
-              "alone (`f1`), and the F1 of those calls against the hidden labels; the share of anomalies the",
-              "training rows hold beside them. The cut is chosen on all out-of-fold scores, as `make submit` takes it.",
+    lines += ["", "Had the page asked for 0/1 labels scored by F1: the share of training rows the pipeline's",
+              "out-of-fold scores call anomalous at the weak regime's cut (`pu`, the default) and at the F1 cut of",
+              "the 30 labels alone (`f1`), and the F1 of those calls against the hidden labels; the share of",
+              "anomalies the training rows hold beside them. The cut is chosen on all out-of-fold scores, as `make",
+              "submit` takes it.",
               "", "| competition | anomalies | pu: share called | pu: hidden-label F1 | f1: share called | "
               "f1: hidden-label F1 |", "|---|---|---|---|---|---|"]
     for slug, runs in done.items():
         cuts = [run["cuts"] for run in runs if "cuts" in run]
-        lines.append(f"| {slug} | {spread([run['share'] for run in runs if 'share' in run])} | "
-                     + " | ".join(spread([cut[strategy][i] for cut in cuts]) for strategy in CUTS for i in (0, 1)) + " |")
+        cells = [spread([cut[strategy][i] for cut in cuts]) for strategy in CUTS for i in (0, 1)]
+        lines.append(f"| {slug} | {spread([run['share'] for run in runs if 'share' in run])} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -20,8 +20,8 @@ from memdev.errors import MemdevError
 # follows them: a stratified split's test rows stay within it (as the practice competitions' do)
 SHIFT = 3.0
 LABELED_CUTS = ("f1", "pu")  # the strategies that cut where the labeled anomalies say
-# the share of the labeled anomalies a 'pu' cut calls at least: a few of them by chance among the very first rows
-# would otherwise make a cut of a handful of rows look best where anomalies far outnumber the labels
+# the share of the labeled anomalies a 'pu' cut calls at least: one of them by chance first of all rows would
+# otherwise make a cut of one row look best wherever the ranking is not sharp (BENCHMARKS-notes.md, "pu")
 PU_LEAST = 1 / 3
 
 
@@ -54,9 +54,9 @@ class Threshold:
         """0/1 labels of the test rows from their ``scores`` (the fold models' mean) and ``per_fold``, each
         fold model's own scores on the out-of-fold scale (one row per model).
 
-        A labeled cut (:data:`LABELED_CUTS`) carries its out-of-fold share over (:meth:`apply`) unless the test rows clearly hold
-        another share of anomalies. The cut is a score value on each fold model's own scale (it called that
-        model's held-out rows), so each model's share of test rows at or above it says what share they
+        A labeled cut (:data:`LABELED_CUTS`) carries its out-of-fold share over (:meth:`apply`) unless the
+        test rows clearly hold another share of anomalies. The cut is a score value on each fold model's
+        own scale (it called that model's held-out rows), so each model's share of test rows at or above it says what share they
         hold; where the models' mean share is more than :data:`SHIFT` standard errors of a binomial draw
         away from the out-of-fold one, that share of the highest ``scores`` is called: a test set holding
         half as many anomalies as train.csv then gets about half the calls, not twice too many. Other

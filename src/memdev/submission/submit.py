@@ -145,9 +145,10 @@ def run(config: Config, paths: Paths, message: str = "") -> tuple[Path, str]:
     })
     counts = frame.iloc[:, 1].value_counts().to_dict() if config.submission == "label" else None
     log.info(f"submission: {len(frame)} rows, model {cv.model}, CV {cv.tag}" + (f", labels {counts}" if counts else ""))
-    if labels is not None and cv.threshold.strategy in LABELED_CUTS and labels.sum() != cv.threshold.count(len(labels)):
-        log.info(f"submission: the fold models reach the {cv.threshold.strategy} cut on {labels.mean():.2%} of the test rows, clearly not "
-                 f"the {cv.threshold.rate:.2%} it called out of fold: the test rows hold another share of anomalies, "
+    cut = cv.threshold
+    if labels is not None and cut.strategy in LABELED_CUTS and labels.sum() != cut.count(len(labels)):
+        log.info(f"submission: the fold models reach the {cut.strategy} cut on {labels.mean():.2%} of the test rows, "
+                 f"clearly not the {cut.rate:.2%} it called out of fold: the test rows hold another share of anomalies, "
                  "and that share is called")
     if config.clash:
         log.warning(f"submission: {config.clash}")

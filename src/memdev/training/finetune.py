@@ -5,7 +5,8 @@ candidates (:mod:`memdev.models.candidates`) are fitted on the fold's
 training rows and score its held-out rows, so every training row gets an
 honest out-of-fold score (the folds' DevNet heads are trained together, as
 their MemAEs were). :mod:`memdev.training.decision` picks what to submit
-from those scores. Writes each fold's models, ``oof.parquet`` and ``cv.json`` (:class:`~memdev.training.summary.CVSummary`).
+from those scores. Writes each fold's models, ``oof.parquet`` and
+``cv.json`` (:class:`~memdev.training.summary.CVSummary`).
 """
 
 from __future__ import annotations
