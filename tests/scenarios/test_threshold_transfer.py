@@ -12,6 +12,7 @@ import yaml
 
 from conftest import FAST, memdev
 from memdev.paths import Paths
+from memdev.training.summary import CVSummary
 
 pytestmark = pytest.mark.slow
 
@@ -73,3 +74,29 @@ def test_an_f1_cut_calls_the_test_rows_anomalies_where_the_test_set_holds_fewer_
     # each fold model meets the cut on its own scores: about the 2% the test rows hold, not train.csv's 10%
     assert abs(called.mean() - 0.02) < 0.005, called.mean()
     assert "the test rows hold another share of anomalies, and that share is called" in submitted.stdout
+
+
+def test_with_a_few_labels_the_weak_regimes_cut_calls_about_the_share_of_anomalies_the_unlabeled_rows_hide(tmp_path):
+    rng = np.random.default_rng(2)
+    truth = np.r_[np.arange(2000) < 200, np.arange(2000) < 200].astype(int)  # 10% of train.csv and of test.csv
+    rows = rng.normal(size=(4000, 6)) + 3 * truth[:, None]
+    labeled = np.zeros(2000, dtype=int)
+    labeled[rng.choice(200, 20, replace=False)] = 1  # 20 of train.csv's 200 anomalies labeled, the rest 0
+    frame = pd.DataFrame(rows, columns=[f"f{i}" for i in range(6)]).assign(id=range(4000))
+    paths = Paths("fresh", tmp_path)
+    paths.raw.mkdir(parents=True)
+    frame.iloc[:2000].assign(label=labeled).to_csv(paths.train_csv, index=False)
+    frame.iloc[2000:].to_csv(paths.test_csv, index=False)
+    frame.iloc[2000:][["id"]].assign(label=0).to_csv(paths.sample_csv, index=False)
+    assert memdev(tmp_path, "data", "--comp", "fresh").returncode == 0
+    configure(paths, {})
+    data = yaml.safe_load(paths.config.read_text())
+    assert data["regime"] == "weak"
+    paths.config.write_text(yaml.safe_dump({**data, "folds": 3, "stacking": "auto"}))
+    stage(paths, "train")
+    assert CVSummary.load(paths).threshold.strategy == "pu"
+    called = pd.read_csv(tmp_path / stage(paths, "submit"))["label"].to_numpy()
+    # 1% of the rows are labeled anomalies, 10% are anomalies; recall² / share called peaks a little short of
+    # that where 20 labels fall at random among 200 alike
+    assert 0.04 < called.mean() < 0.13, called.mean()
+    assert (called & truth[2000:]).sum() > 0.9 * called.sum()
