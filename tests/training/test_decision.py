@@ -31,7 +31,7 @@ def test_the_reported_cv_is_the_nested_one_with_the_optimistic_one_beside_it():
     assert summary.metrics["f1"] == summary.value  # the table and the verdict are the nested predictions'
     text = decision.describe(fast_config(folds=5), summary)
     assert f"nested CV f1 = {summary.value:.4f}" in text and f"optimistic CV f1 = {summary.optimistic:.4f}" in text
-    assert "verdict (nested CV): " in text and "WARNING" not in text
+    assert "verdict (nested CV): " in text and "WARNING" not in text and "weak regime" not in text
     clash = decision.describe(fast_config(folds=5, metric="roc_auc"), summary).splitlines()
     assert clash[1].startswith("  WARNING: submission is label but metric roc_auc ranks scores")
 
@@ -58,7 +58,9 @@ def test_the_cv_table_says_which_part_the_weak_regimes_blend_left_out():
     weak = fast_config(folds=5, stacking="auto", regime="weak", metric="average_precision", submission="score")
     summary = summarised(weak, y, oof)
     assert summary.model == "ensemble" and set(summary.weights) == {"stack", "gbm", "catboost"}
-    assert "the blend without devnet, behind the best part on ROC-AUC" in decision.describe(weak, summary)
+    text = decision.describe(weak, summary)
+    assert "the blend without devnet, behind the best part on ROC-AUC" in text
+    assert "weak regime: this CV counts the labeled anomalies only" in text
 
 
 def test_one_labeled_anomaly_submits_the_label_free_choice_with_a_threshold_that_needs_no_labels():

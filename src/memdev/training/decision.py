@@ -102,6 +102,10 @@ def describe(config: Config, summary: CVSummary) -> str:
                  "chosen on the same scores it is measured on)")
     lines.append(f"threshold: {cut.strategy} -> calls {cut.rate:.2%} of rows anomalous")
     lines.append("verdict (nested CV): " + metrics.verdict(summary.metrics, config.metric))
+    if config.regime == "weak":
+        lines.append("weak regime: this CV counts the labeled anomalies only and the unlabeled rows as normal, some of "
+                     "which are not: it compares candidates, and runs below what a leaderboard counting every anomaly "
+                     "shows")
     return "\n".join(lines)
 
 
