@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from memdev.bench import seeds as bench_seeds
 from memdev.bench import variants
-from memdev.bench.render import NOTES, num
+from memdev.bench.render import NOTES
 from memdev.bench.runs import edit_config, make, prepare
 
 LABELS = 30  # anomaly labels kept, as in the practice sets' weak-30 regime
@@ -121,7 +122,7 @@ def section(done: dict[str, list[dict]], header: str) -> str:
              "|---|" + "---|" * (len(names) + 2)]
     for slug, runs in done.items():
         def cell(name: str, metric: int = 0) -> str:
-            return spread([run["scores"][name][metric] for run in runs if name in run["scores"]])
+            return bench_seeds.cell([run["scores"][name][metric] for run in runs if name in run["scores"]])
 
         chosen = pd.Series([run["chosen"] for run in runs]).value_counts()
         lines.append(f"| {slug} | " + " | ".join(cell(name) for name in names) + f" | {cell(PIPELINE, 1)} | "
@@ -135,11 +136,8 @@ def section(done: dict[str, list[dict]], header: str) -> str:
               "f1: hidden-label F1 |", "|---|---|---|---|---|---|"]
     for slug, runs in done.items():
         cuts = [run["cuts"] for run in runs if "cuts" in run]
-        cells = [spread([cut[strategy][i] for cut in cuts]) for strategy in CUTS for i in (0, 1)]
-        lines.append(f"| {slug} | {spread([run['share'] for run in runs if 'share' in run])} | " + " | ".join(cells) + " |")
+        cells = [bench_seeds.cell([run["share"] for run in runs if "share" in run])]
+        cells += [bench_seeds.cell([cut[strategy][i] for cut in cuts]) for strategy in CUTS for i in (0, 1)]
+        lines.append(f"| {slug} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
-
-def spread(values: list[float]) -> str:
-    """Mean ± std, or n/a without values."""
-    return f"{num(float(np.mean(values)))} ± {num(float(np.std(values)))}" if values else "n/a"
