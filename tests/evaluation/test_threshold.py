@@ -163,6 +163,17 @@ def test_the_f1_cut_calls_the_fold_models_share_where_the_test_rows_clearly_hold
     assert set(np.flatnonzero(labels)) == set(np.argsort(-per_fold.mean(axis=0))[:labels.sum()])
 
 
-def test_other_strategies_cut_the_test_scores_alone():
-    cut = Threshold("quantile", value=0.5, rate=0.1, by="value")
-    assert cut.apply_folds(np.array([0.6, 0.2]), np.array([[0.1, 0.9], [0.1, 0.9]])).tolist() == [1, 0]
+def test_a_cut_by_value_calls_the_share_of_test_rows_each_fold_model_reaches_not_the_fewer_their_mean_reaches():
+    rng = np.random.default_rng(0)
+    cut = Threshold("quantile", value=1.645, rate=0.05, by="value")  # the 95th percentile of N(0, 1) out of fold
+    per_fold = rng.normal(size=(5, 4000))  # five models, each scoring fresh rows as it scored its held-out ones
+    mean = per_fold.mean(axis=0)  # spread 1/sqrt(5): hardly any row reaches the value
+    assert cut.apply(mean).mean() < 0.005
+    labels = cut.apply_folds(mean, per_fold)
+    assert labels.sum() == round(np.mean(per_fold >= 1.645) * 4000) and abs(labels.mean() - 0.05) < 0.005
+    assert set(np.flatnonzero(labels)) == set(np.argsort(-mean)[:labels.sum()])  # the highest mean scores
+
+
+def test_contamination_cuts_the_test_scores_alone():
+    cut = Threshold("contamination", value=0.5, rate=0.5, by="rate")
+    assert cut.apply_folds(np.array([0.6, 0.2]), np.array([[0.1, 0.1], [0.1, 0.1]])).tolist() == [1, 0]

@@ -45,9 +45,9 @@ def test_quantile_and_contamination_thresholds_call_the_promised_share_of_fresh_
     configure(paths, {"strategy": "quantile", "quantile": 0.95})
     stage(paths, "train")
     called = pd.read_csv(tmp_path / stage(paths, "submit"))["label"].mean()
-    # 1 - q = 5%; the value comes from one fold model's scores and is applied to their average over
-    # folds, whose tails are a little thinner: within 2 points
-    assert abs(called - 0.05) < 0.02, called
+    # 1 - q = 5%: each fold model's share of test rows at or above the value, averaged; within two standard
+    # errors (0.7 points) of a 95th percentile of 1,000 out-of-fold scores
+    assert abs(called - 0.05) < 0.015, called
 
     configure(paths, {"strategy": "contamination", "contamination": 0.1})
     stage(paths, "fit")  # a config edit: every stage built under the old one is rebuilt

@@ -54,17 +54,21 @@ class Threshold:
         """0/1 labels of the test rows from their ``scores`` (the fold models' mean) and ``per_fold``, each
         fold model's own scores on the out-of-fold scale (one row per model).
 
-        A labeled cut (:data:`LABELED_CUTS`) carries its out-of-fold share over (:meth:`apply`) unless the
-        test rows clearly hold another share of anomalies. The cut is a score value on each fold model's
-        own scale (it called that model's held-out rows), so each model's share of test rows at or above it says what share they
-        hold; where the models' mean share is more than :data:`SHIFT` standard errors of a binomial draw
-        away from the out-of-fold one, that share of the highest ``scores`` is called: a test set holding
-        half as many anomalies as train.csv then gets about half the calls, not twice too many. Other
-        strategies: :meth:`apply`.
+        The cut's value is on each fold model's own scale (it called that model's held-out rows), where the
+        mean's tails are thinner, so the share of each model's test scores at or above it, averaged over the
+        models, is the share the cut calls of the test rows; that share of the highest ``scores`` is called.
+        A cut by value (``quantile``, ``max_normal``) always calls it: a 0.95 quantile calls 5% of fresh
+        normal rows, not the fewer that reach the value on the mean. A labeled cut (:data:`LABELED_CUTS`)
+        carries its out-of-fold share over (:meth:`apply`) unless the models' share is more than
+        :data:`SHIFT` standard errors of a binomial draw away from it: a test set holding half as many
+        anomalies as train.csv then gets about half the calls, not twice too many. ``contamination``:
+        :meth:`apply`.
         """
+        share = float(np.mean(np.asarray(per_fold, dtype=float) >= self.value))
+        if self.by == "value":
+            return replace(self, rate=share, by="rate").apply(scores)
         if self.strategy not in LABELED_CUTS:
             return self.apply(scores)
-        share = float(np.mean(np.asarray(per_fold, dtype=float) >= self.value))
         rows = len(scores)
         if abs(share - self.rate) * rows <= SHIFT * np.sqrt(rows * self.rate * (1 - self.rate)):
             return self.apply(scores)

@@ -49,7 +49,7 @@ def test_scores(paths: Paths, cv: CVSummary, oof: pd.DataFrame | None = None) ->
 
 def test_labels(paths: Paths, cv: CVSummary) -> np.ndarray:
     """The chosen candidate's 0/1 labels of the test rows: its cut applied to their scores (the fold models'
-    mean), a labeled cut with each fold model's own scores beside them
+    mean) with each fold model's own scores beside them
     (:meth:`~memdev.evaluation.threshold.Threshold.apply_folds`) where training stored them.
 
     An ``ensemble``'s out-of-fold scores mix ranks within each fold, so fold k's test scores are ranked
@@ -57,7 +57,7 @@ def test_labels(paths: Paths, cv: CVSummary) -> np.ndarray:
     """
     oof = load_oof(paths) if cv.model == "ensemble" else None
     scores = test_scores(paths, cv, oof)
-    per_fold = load_test_fold_scores(paths) if cv.threshold.strategy in LABELED_CUTS else None
+    per_fold = load_test_fold_scores(paths)
     if per_fold is None:
         return cv.threshold.apply(scores)
     if cv.model != "ensemble":
