@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -223,28 +224,54 @@ def completed(paths: Paths):
     return study, [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
 
 
-@pytest.fixture
-def tiny(tmp_path):
-    """A 240-row fully labeled competition, preprocessed, with a config for seconds-long trials.
-
-    Its 24 anomalies would make ``make data`` detect a weak regime; the config says every one is labeled.
-    """
+@pytest.fixture(scope="session")
+def tiny_template(tmp_path_factory) -> Path:
+    """The project root of :func:`tiny`, made once per test process."""
+    root = tmp_path_factory.mktemp("tiny")
     rng = np.random.default_rng(0)
     y = (rng.random(300) < 0.1).astype(int)
     X = rng.normal(size=(300, 6)) + 3 * y[:, None]
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)]).assign(id=range(300), target=y)
-    raw = tmp_path / "data" / "tiny" / "raw"
+    raw = root / "data" / "tiny" / "raw"
     raw.mkdir(parents=True)
     frame.iloc[:240].to_csv(raw / "train.csv", index=False)
     frame.iloc[240:].drop(columns=["target"]).to_csv(raw / "test.csv", index=False)
     frame.iloc[240:][["id"]].assign(target=0).to_csv(raw / "sample_submission.csv", index=False)
-    assert memdev(tmp_path, "data", "--comp", "tiny").returncode == 0
-    paths = Paths("tiny", tmp_path)
+    assert memdev(root, "data", "--comp", "tiny").returncode == 0
+    paths = Paths("tiny", root)
     data = yaml.safe_load(paths.config.read_text())
     for key, value in FAST.items():
         data[key] = {**data[key], **value} if isinstance(value, dict) else value
     data["regime"] = "full"
     paths.config.write_text(yaml.safe_dump(data))
-    result = memdev(tmp_path, "preprocess", "--comp", "tiny")
+    result = memdev(root, "preprocess", "--comp", "tiny")
     assert result.returncode == 0, result.stderr
-    return paths
+    return root
+
+
+@pytest.fixture
+def tiny(tmp_path, tiny_template):
+    """A 240-row fully labeled competition, preprocessed, with a config for seconds-long trials.
+
+    Its 24 anomalies would make ``make data`` detect a weak regime; the config says every one is labeled.
+    Each test gets its own copy of the project (file times kept, so stages see what they would have seen).
+    """
+    shutil.copytree(tiny_template, tmp_path, dirs_exist_ok=True)
+    return Paths("tiny", tmp_path)
+
+
+@pytest.fixture(scope="session")
+def trained_template(tmp_path_factory, tiny_template) -> Path:
+    """The project root of :func:`trained`, made once per test process."""
+    root = tmp_path_factory.mktemp("trained")
+    shutil.copytree(tiny_template, root, dirs_exist_ok=True)
+    result = memdev(root, "train", "--comp", "tiny")
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+@pytest.fixture
+def trained(tmp_path, trained_template):
+    """:func:`tiny` after ``memdev train``, a copy of its own for each test."""
+    shutil.copytree(trained_template, tmp_path, dirs_exist_ok=True)
+    return Paths("tiny", tmp_path)

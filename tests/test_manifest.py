@@ -34,29 +34,28 @@ def test_an_unrecorded_or_missing_file_is_refused(tmp_path):
         manifest.verify(paths, [paths.comp / "absent.npy"])
 
 
-def test_a_stale_or_corrupted_model_or_score_file_is_refused_by_the_stages_that_load_it(tiny):
+def test_a_stale_or_corrupted_model_or_score_file_is_refused_by_the_stages_that_load_it(trained):
     """Fold 1's MemAE copied over fold 0's (a stale file) or cut short (a corrupted one): finetune refuses;
     submit refuses test scores cut short."""
     from memdev import config as config_io
     from memdev.models.candidates import FoldModels
 
-    assert memdev(tiny.root, "train", "--comp", "tiny").returncode == 0
-    for path in (tiny.memae(0), tiny.head(0)):
-        assert manifest.digest(tiny, path) == atomic.sha256(path)
-    kept = tiny.root / "kept.keras"
-    shutil.copy(tiny.memae(0), kept)
-    shutil.copy(tiny.memae(1), tiny.memae(0))
-    result = memdev(tiny.root, "finetune", "--comp", "tiny")
+    for path in (trained.memae(0), trained.head(0)):
+        assert manifest.digest(trained, path) == atomic.sha256(path)
+    kept = trained.root / "kept.keras"
+    shutil.copy(trained.memae(0), kept)
+    shutil.copy(trained.memae(1), trained.memae(0))
+    result = memdev(trained.root, "finetune", "--comp", "tiny")
     assert result.returncode == 2 and "fold0/memae.keras: its sha256 is not the one memdev recorded" in result.stderr
-    tiny.memae(0).write_bytes(kept.read_bytes()[:-100])
-    result = memdev(tiny.root, "finetune", "--comp", "tiny")
+    trained.memae(0).write_bytes(kept.read_bytes()[:-100])
+    result = memdev(trained.root, "finetune", "--comp", "tiny")
     assert result.returncode == 2 and "fold0/memae.keras: its sha256 is not the one memdev recorded" in result.stderr
-    scores = tiny.test_scores.read_bytes()
-    tiny.test_scores.write_bytes(scores[:-100])
-    result = memdev(tiny.root, "submit", "--comp", "tiny")
+    scores = trained.test_scores.read_bytes()
+    trained.test_scores.write_bytes(scores[:-100])
+    result = memdev(trained.root, "submit", "--comp", "tiny")
     assert result.returncode == 2 and "test_scores.parquet: its sha256 is not the one memdev recorded" in result.stderr
-    tiny.test_scores.write_bytes(scores)
-    shutil.copy(kept, tiny.memae(0))
-    shutil.copy(tiny.head(1), tiny.head(0))
+    trained.test_scores.write_bytes(scores)
+    shutil.copy(kept, trained.memae(0))
+    shutil.copy(trained.head(1), trained.head(0))
     with pytest.raises(MemdevError, match="fold0/devnet.keras: its sha256 is not the one memdev recorded"):
-        FoldModels.load(tiny, 0, config_io.load(tiny.config), ["devnet"])
+        FoldModels.load(trained, 0, config_io.load(trained.config), ["devnet"])

@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
-from conftest import SRC, memdev
+from conftest import SRC
 from memdev import atomic
 from memdev.submission import ledger
 
@@ -50,13 +50,11 @@ sys.exit(cli.main(sys.argv[3:]))
 """
 
 
-def test_eight_concurrent_submits_leave_eight_ledger_rows_and_eight_intact_csvs(tiny, tmp_path):
-    result = memdev(tiny.root, "train", "--comp", "tiny")
-    assert result.returncode == 0, result.stderr
+def test_eight_concurrent_submits_leave_eight_ledger_rows_and_eight_intact_csvs(trained, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     (tmp_path / "ready").mkdir()
     procs = [subprocess.Popen([sys.executable, "-c", COLLIDING, str(tmp_path / "ready"), "8", "submit", "--comp",
-                               "tiny", "--message", f"run {i}", "--root", str(tiny.root)],
+                               "tiny", "--message", f"run {i}", "--root", str(trained.root)],
                               env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(8)]
     printed = []
     for proc in procs:
@@ -64,10 +62,10 @@ def test_eight_concurrent_submits_leave_eight_ledger_rows_and_eight_intact_csvs(
         assert proc.returncode == 0, err
         printed.append(out.strip().splitlines()[-1])
     assert len(set(printed)) == 8  # eight CSVs, none written over another
-    rows = ledger.read(tiny.ledger)
+    rows = ledger.read(trained.ledger)
     assert len(rows) == 8 and sorted(rows["message"]) == [f"run {i}" for i in range(8)]
     assert sorted(rows["file"]) == sorted(printed)
-    expected = pd.read_csv(tiny.sample_csv)
+    expected = pd.read_csv(trained.sample_csv)
     for _, row in rows.iterrows():
         frame = pd.read_csv(row["file"])
         assert list(frame.columns) == list(expected.columns) and len(frame) == len(expected)

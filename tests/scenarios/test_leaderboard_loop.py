@@ -16,13 +16,6 @@ from conftest import memdev
 from memdev.submission import ledger
 
 
-@pytest.fixture
-def trained(tiny):
-    result = memdev(tiny.root, "train", "--comp", "tiny")
-    assert result.returncode == 0, result.stderr
-    return tiny
-
-
 def _submit(paths, *args):
     result = memdev(paths.root, "submit", "--comp", "tiny", *args)
     return result, result.stdout.strip().splitlines()[-1]

@@ -44,14 +44,13 @@ def test_a_different_seed_is_allowed_to_differ(tiny):  # noqa: F811
     assert not np.array_equal(a, b)
 
 
-def test_submit_refuses_models_built_for_other_features_or_config(tiny):  # noqa: F811
-    _train_and_submit(tiny.root)
-    _set(tiny, seed=7)
-    result = memdev(tiny.root, "submit", "--comp", "tiny")
+def test_submit_refuses_models_built_for_other_features_or_config(trained):
+    _set(trained, seed=7)
+    result = memdev(trained.root, "submit", "--comp", "tiny")
     assert result.returncode == 2 and "made under another config" in result.stderr
-    _set(tiny, seed=0)
-    np.save(tiny.x_test, np.load(tiny.x_test) + 1)
-    result = memdev(tiny.root, "submit", "--comp", "tiny")
+    _set(trained, seed=0)
+    np.save(trained.x_test, np.load(trained.x_test) + 1)
+    result = memdev(trained.root, "submit", "--comp", "tiny")
     assert result.returncode == 2 and "X_test.npy: its sha256 is not the one memdev recorded" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -40,28 +40,26 @@ def test_after_an_edit_of_the_head_the_detectors_are_taken_and_score_as_before(t
     assert TAKEN in fit(tiny)
 
 
-def test_another_seed_folds_or_labels_refit_them(tiny):
-    fit(tiny)
-    edit(tiny, seed=1)
-    assert memdev(tiny.root, "preprocess", "--comp", "tiny").returncode == 0  # the seed is one of its keys
-    assert TAKEN not in fit(tiny)
-    edit(tiny, folds=3)
-    assert TAKEN not in fit(tiny)
-    labels = np.load(tiny.y_train)
+def test_another_seed_folds_or_labels_refit_them(trained):
+    edit(trained, seed=1)
+    assert memdev(trained.root, "preprocess", "--comp", "tiny").returncode == 0  # the seed is one of its keys
+    assert TAKEN not in fit(trained)
+    edit(trained, folds=3)
+    assert TAKEN not in fit(trained)
+    labels = np.load(trained.y_train)
     labels[np.flatnonzero(labels == 0)[0]] = 1
-    np.save(tiny.y_train, labels)
+    np.save(trained.y_train, labels)
     from memdev import manifest
 
-    manifest.record(tiny, [tiny.y_train])
-    assert TAKEN not in fit(tiny)
-    assert TAKEN in fit(tiny)  # nothing changed since
+    manifest.record(trained, [trained.y_train])
+    assert TAKEN not in fit(trained)
+    assert TAKEN in fit(trained)  # nothing changed since
 
 
-def test_models_fitted_by_other_code_are_not_taken(tiny, monkeypatch):
-    fit(tiny)
-    config = config_io.load(tiny.config)
-    _, y, _ = preprocess.load_features(tiny)
+def test_models_fitted_by_other_code_are_not_taken(trained, monkeypatch):
+    config = config_io.load(trained.config)
+    _, y, _ = preprocess.load_features(trained)
     folds = folds_io.assign(y, config)
-    assert finetune.reusable(config, tiny, folds)
+    assert finetune.reusable(config, trained, folds)
     monkeypatch.setattr(stamps, "code_digest", lambda: "another memdev")
-    assert finetune.reusable(config, tiny, folds) == {}
+    assert finetune.reusable(config, trained, folds) == {}

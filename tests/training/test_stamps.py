@@ -24,20 +24,19 @@ def test_memdev_finetune_after_a_config_edit_refuses_the_old_memaes(tiny):
     assert memdev(tiny.root, "finetune", "--comp", "tiny").returncode == 0  # rebuilt: accepted
 
 
-def test_memdev_submit_and_report_refuse_models_of_another_config_or_other_features(tiny):
-    assert memdev(tiny.root, "train", "--comp", "tiny").returncode == 0
-    edit(tiny, "head", "epochs", 3)
+def test_memdev_submit_and_report_refuse_models_of_another_config_or_other_features(trained):
+    edit(trained, "head", "epochs", 3)
     for stage in ("submit", "report", "outliers"):
-        result = memdev(tiny.root, stage, "--comp", "tiny")
+        result = memdev(trained.root, stage, "--comp", "tiny")
         assert result.returncode == 2, stage
         assert "cv.json: made under another config" in result.stderr, stage
         assert "`make train COMP=tiny` (or `python -m memdev train --comp tiny`)" in result.stderr, stage
-    assert memdev(tiny.root, "train", "--comp", "tiny").returncode == 0
-    np.save(tiny.x_test, np.load(tiny.x_test) + 1)  # the test features changed since the models were trained
+    assert memdev(trained.root, "train", "--comp", "tiny").returncode == 0
+    np.save(trained.x_test, np.load(trained.x_test) + 1)  # the test features changed since the models were trained
     from memdev import manifest
 
-    manifest.record(tiny, [tiny.x_test])
-    result = memdev(tiny.root, "submit", "--comp", "tiny")
+    manifest.record(trained, [trained.x_test])
+    result = memdev(trained.root, "submit", "--comp", "tiny")
     assert result.returncode == 2 and "cv.json: made from other features" in result.stderr
 
 
