@@ -129,37 +129,35 @@ def without_tensorflow(tmp_path):
     return {**os.environ, "PYTHONPATH": f"{tmp_path / 'blocked'}{os.pathsep}{SRC}"}
 
 
-def test_after_make_train_trial_0_takes_its_cv_and_the_winners_models_are_left_for_submit(tiny, tmp_path):
-    assert memdev(tiny.root, "fit", "--comp", "tiny").returncode == 0
-    trained = json.loads(tiny.cv.read_text())["value"]
-    result = memdev(tiny.root, "tune", "--comp", "tiny", "--trials", "3")
+def test_after_make_train_trial_0_takes_its_cv_and_the_winners_models_are_left_for_submit(trained, tmp_path):
+    cv = json.loads(trained.cv.read_text())["value"]
+    result = memdev(trained.root, "tune", "--comp", "tiny", "--trials", "3")
     assert result.returncode == 0, result.stderr
-    study, _ = completed(tiny)
+    study, _ = completed(trained)
     # trial 0 is the config `make train` just built its models from: its CV, not trained again
-    assert study.trials[0].value == trained and "takes their CV" in result.stdout
+    assert study.trials[0].value == cv and "takes their CV" in result.stdout
     # the winner's models are on disk as `make train` would leave them, newer than the parameters (make's view)
-    config = config_io.load(tiny.config, tiny.best_params)
-    stamps.check(config, tiny, "submit")
-    assert json.loads(tiny.cv.read_text())["value"] == study.best_value
-    assert min(tiny.cv.stat().st_mtime, tiny.pretrained.stat().st_mtime) >= tiny.best_params.stat().st_mtime
+    config = config_io.load(trained.config, trained.best_params)
+    stamps.check(config, trained, "submit")
+    assert json.loads(trained.cv.read_text())["value"] == study.best_value
+    assert min(trained.cv.stat().st_mtime, trained.pretrained.stat().st_mtime) >= trained.best_params.stat().st_mtime
     # submit mixes the stored test scores: no retraining, and no TensorFlow at all
-    submitted = subprocess.run([sys.executable, "-m", "memdev", "submit", "--comp", "tiny", "--root", str(tiny.root)],
+    submitted = subprocess.run([sys.executable, "-m", "memdev", "submit", "--comp", "tiny", "--root", str(trained.root)],
                                capture_output=True, text=True, env=without_tensorflow(tmp_path))
     assert submitted.returncode == 0, submitted.stderr
     assert submitted.stdout.strip().splitlines()[-1].endswith(f"f1-{study.best_value:.4f}.csv")
 
 
-def test_tuning_after_make_train_takes_the_fold_models_no_tuned_parameter_changes_from_it(tiny):
+def test_tuning_after_make_train_takes_the_fold_models_no_tuned_parameter_changes_from_it(trained):
     from memdev.features import preprocess
     from memdev.models.candidates import fixed_scores
     from memdev.training import finetune
     from memdev.training import folds as folds_io
 
-    assert memdev(tiny.root, "fit", "--comp", "tiny").returncode == 0
-    config = config_io.load(tiny.config)
-    X, y, _ = preprocess.load_features(tiny)
+    config = config_io.load(trained.config)
+    X, y, _ = preprocess.load_features(trained)
     folds = folds_io.assign(y, config)
-    cache = finetune.reusable(config, tiny, folds)
+    cache = finetune.reusable(config, trained, folds)
     fixed = [name for name in finetune.candidates(config, y) if name in ("gbm", "catboost", "iforest", "lof")]
     assert fixed and sorted(cache) == sorted((name, fold) for name in fixed for fold in range(folds_io.count(folds)))
     for (name, fold), (model, scores) in cache.items():  # what a trial would fit: the same scores
@@ -168,8 +166,8 @@ def test_tuning_after_make_train_takes_the_fold_models_no_tuned_parameter_change
         np.testing.assert_array_equal(fixed_scores(name, model, X[:5]), fixed_scores(name, fresh[0], X[:5]))
     # models of another seed, or scored on other folds, are not taken
     reseeded = config.with_params({"seed": config.seed + 1})
-    assert finetune.reusable(reseeded, tiny, folds_io.assign(y, reseeded)) == {}
-    assert finetune.reusable(config, tiny, np.roll(folds, 1)) == {}
+    assert finetune.reusable(reseeded, trained, folds_io.assign(y, reseeded)) == {}
+    assert finetune.reusable(config, trained, np.roll(folds, 1)) == {}
 
 
 def edit(paths, changes):
