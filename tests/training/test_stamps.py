@@ -13,15 +13,15 @@ def edit(paths, section, key, value):
     paths.config.write_text(yaml.safe_dump(data))
 
 
-def test_memdev_finetune_after_a_config_edit_refuses_the_old_memaes(tiny):
-    assert memdev(tiny.root, "pretrain", "--comp", "tiny").returncode == 0
-    edit(tiny, "memae", "epochs", 3)
-    result = memdev(tiny.root, "finetune", "--comp", "tiny")
-    assert result.returncode == 2 and not tiny.cv.exists()
+def test_memdev_finetune_after_a_config_edit_refuses_the_old_memaes(trained):
+    edit(trained, "memae", "epochs", 3)
+    cv = trained.cv.read_bytes()
+    result = memdev(trained.root, "finetune", "--comp", "tiny")
+    assert result.returncode == 2 and trained.cv.read_bytes() == cv
     assert "pretrain.json: made under another config" in result.stderr
     assert "`make pretrain COMP=tiny` (or `python -m memdev pretrain --comp tiny`)" in result.stderr
-    assert memdev(tiny.root, "pretrain", "--comp", "tiny").returncode == 0
-    assert memdev(tiny.root, "finetune", "--comp", "tiny").returncode == 0  # rebuilt: accepted
+    assert memdev(trained.root, "pretrain", "--comp", "tiny").returncode == 0
+    assert memdev(trained.root, "finetune", "--comp", "tiny").returncode == 0  # rebuilt: accepted
 
 
 def test_memdev_submit_and_report_refuse_models_of_another_config_or_other_features(trained):
