@@ -54,11 +54,11 @@ class Threshold:
         """0/1 labels of the test rows from their ``scores`` (the fold models' mean) and ``per_fold``, each
         fold model's own scores on the out-of-fold scale (one row per model).
 
-        The cut's value is on each fold model's own scale (it called that model's held-out rows), where the
-        mean's tails are thinner, so the share of each model's test scores at or above it, averaged over the
-        models, is the share the cut calls of the test rows; that share of the highest ``scores`` is called.
-        A cut by value (``quantile``, ``max_normal``) always calls it: a 0.95 quantile calls 5% of fresh
-        normal rows, not the fewer that reach the value on the mean. A labeled cut (:data:`LABELED_CUTS`)
+        The cut's value is on each fold model's own scale (it called that model's held-out rows), not on
+        their mean's, whose tails are thinner: the share of each model's test scores at or above it, averaged
+        over the models, is the share it calls, and that share of the highest ``scores`` is called. A cut by
+        value (``quantile``, ``max_normal``) always calls it: a 0.95 quantile calls 5% of fresh normal rows,
+        not the fewer whose mean reaches the value. A labeled cut (:data:`LABELED_CUTS`)
         carries its out-of-fold share over (:meth:`apply`) unless the models' share is more than
         :data:`SHIFT` standard errors of a binomial draw away from it: a test set holding half as many
         anomalies as train.csv then gets about half the calls, not twice too many. ``contamination``:
