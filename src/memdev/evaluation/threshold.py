@@ -46,6 +46,11 @@ class Threshold:
             labels[np.argsort(-scores, kind="stable")[:count]] = 1
         return labels
 
+    @property
+    def uses_folds(self) -> bool:
+        """Whether :meth:`apply_folds` reads the fold models' own test scores (every cut but ``contamination``)."""
+        return self.by == "value" or self.strategy in LABELED_CUTS
+
     def count(self, rows: int) -> int:
         """How many of ``rows`` rows a cut carried by its share calls anomalous."""
         return int(round(self.rate * rows))
@@ -64,11 +69,11 @@ class Threshold:
         anomalies as train.csv then gets about half the calls, not twice too many. ``contamination``:
         :meth:`apply`.
         """
+        if not self.uses_folds:
+            return self.apply(scores)
         share = float(np.mean(np.asarray(per_fold, dtype=float) >= self.value))
         if self.by == "value":
             return replace(self, rate=share, by="rate").apply(scores)
-        if self.strategy not in LABELED_CUTS:
-            return self.apply(scores)
         rows = len(scores)
         if abs(share - self.rate) * rows <= SHIFT * np.sqrt(rows * self.rate * (1 - self.rate)):
             return self.apply(scores)

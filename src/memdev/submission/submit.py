@@ -57,7 +57,7 @@ def test_labels(paths: Paths, cv: CVSummary) -> np.ndarray:
     """
     oof = load_oof(paths) if cv.model == "ensemble" else None
     scores = test_scores(paths, cv, oof)
-    per_fold = load_test_fold_scores(paths)
+    per_fold = load_test_fold_scores(paths) if cv.threshold.uses_folds else None
     if per_fold is None:
         return cv.threshold.apply(scores)
     if cv.model != "ensemble":
