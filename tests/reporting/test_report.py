@@ -71,6 +71,8 @@ def test_unlabeled_regime_skips_label_figures_but_draws_scores_and_losses(tmp_pa
     assert fakes.links(paths.reports / "report.md") == {"score_histogram.png", "memae_loss.png"}
     assert "are skipped" in page and "No labels in regime `novelty`" in page
     assert f"{summary.threshold.value:.6g}" in page
+    assert summary.threshold.strategy == "quantile"  # novelty's default: a value, carried through the fold models
+    assert "the share of test rows the fold models' own scores reach with that value" in page
 
 
 def test_missing_cv_results_is_one_clear_error(tmp_path):

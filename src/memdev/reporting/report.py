@@ -72,7 +72,8 @@ def page(paths: Paths, summary: CVSummary, oof: pd.DataFrame, captions: dict[str
         f"calling {cut.rate:.2%} of training rows anomalous; it transfers to the test set by "
         + ("share of rows (rate), or by the share the fold models' own test scores reach where that is clearly "
            "another." if cut.strategy in LABELED_CUTS
-           else "share of rows (rate)." if cut.by == "rate" else "score value."),
+           else "the share of test rows the fold models' own scores reach with that value." if cut.by == "value"
+           else "share of rows (rate)."),
         "",
         "## Out-of-fold metrics",
         "",
