@@ -124,8 +124,11 @@ def test_load_applies_tuned_parameters_from_best_params(tmp_path):
     assert config_io.load(path, tmp_path / "absent.yaml").memae.shrink == 1.0
 
 
-def test_default_threshold_strategy_is_f1_with_labels_and_quantile_without():
+def test_default_threshold_strategy_is_the_metrics_own_cut_with_labels_pu_with_a_few_and_quantile_without():
     assert fast_config().threshold_strategy == "f1"
+    assert fast_config(metric="balanced_accuracy").threshold_strategy == "balanced_accuracy"
+    assert fast_config(metric="average_precision", submission="score").threshold_strategy == "f1"
+    assert fast_config(regime="weak", metric="mcc").threshold_strategy == "pu"
     assert fast_config(regime="novelty", target_column=None).threshold_strategy == "quantile"
 
 

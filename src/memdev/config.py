@@ -23,7 +23,8 @@ REGIMES = ("full", "weak", "novelty", "unsupervised")
 KINDS = ("label", "score")
 METRICS = ("f1", "average_precision", "roc_auc", "accuracy", "mcc", "balanced_accuracy")
 LABEL_METRICS = ("f1", "accuracy", "mcc", "balanced_accuracy")  # of 0/1 labels; the others rank scores
-THRESHOLD_STRATEGIES = ("f1", "pu", "quantile", "contamination", "max_normal")
+# a metric of labels as a strategy: the cut where that metric is best out of fold
+THRESHOLD_STRATEGIES = (*LABEL_METRICS, "pu", "quantile", "contamination", "max_normal")
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "adadelta", "adagrad", "nadam")
 STACKING = ("auto", "on", "off")
 # what to submit when no labels can choose: "auto" is training.labelfree's rule
@@ -76,7 +77,8 @@ class HeadConfig:
 class ThresholdConfig:
     """How scores become 0/1 labels for ``label`` competitions."""
 
-    strategy: str = ""  # empty: "f1" with labels, "pu" with a few (weak regime), "quantile" without
+    # empty: the competition's metric of labels (or "f1") with labels, "pu" with a few (weak regime), "quantile" without
+    strategy: str = ""
     quantile: float = 0.95  # quantile of out-of-fold normal scores
     contamination: float = 0.1  # expected anomaly rate of the test set
     margin: float = 0.1  # relative margin over the max normal score
@@ -191,8 +193,10 @@ class Config:
 
     @property
     def threshold_strategy(self) -> str:
-        # the weak regime's unlabeled rows hide anomalies: the F1 of its labels would count them as normal
-        default = {"full": "f1", "weak": "pu"}.get(self.regime, "quantile")
+        # fully labeled: the cut where the competition's own metric is best (balanced accuracy's is far below F1's);
+        # the weak regime's unlabeled rows hide anomalies, which a metric of its labels would count as normal
+        best = self.metric if self.metric in LABEL_METRICS else "f1"
+        default = {"full": best, "weak": "pu"}.get(self.regime, "quantile")
         return self.threshold.strategy or default
 
     def to_dict(self) -> dict[str, Any]:

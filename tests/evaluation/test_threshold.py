@@ -2,11 +2,16 @@
 
 import numpy as np
 import pytest
+from sklearn import metrics as sk
 
 from conftest import fast_config
+from memdev.config import LABEL_METRICS
 from memdev.errors import MemdevError
 from memdev.evaluation import threshold
 from memdev.evaluation.threshold import Threshold
+
+SCIKIT_LEARN = {"f1": sk.f1_score, "accuracy": sk.accuracy_score, "mcc": sk.matthews_corrcoef,
+                "balanced_accuracy": sk.balanced_accuracy_score}
 
 
 def config(strategy="", labeled=True, **threshold_fields):
@@ -36,19 +41,33 @@ def test_f1_on_separable_scores_finds_the_gap_and_labels_every_row_right(separab
     np.testing.assert_array_equal(cut.apply(scores), y)
 
 
-def test_f1_cuts_score_every_distinct_score_as_a_cut_as_f1_score_would():
-    from sklearn.metrics import f1_score
-
+@pytest.mark.parametrize("metric", LABEL_METRICS)
+def test_metric_cuts_score_every_distinct_score_as_a_cut_as_scikit_learn_would(metric):
     rng = np.random.default_rng(1)
     scores = rng.integers(0, 12, 200).astype(float)  # many ties
     y = (rng.random(200) < 0.2).astype(int)
-    cuts, f1, called = threshold.f1_cuts(scores, y)
+    cuts, values, called = threshold.metric_cuts(scores, y, metric)
     np.testing.assert_array_equal(cuts, np.unique(scores)[::-1])
-    for cut, value, count in zip(cuts, f1, called):
+    for cut, value, count in zip(cuts, values, called):
         assert count == (scores >= cut).sum()
-        assert value == pytest.approx(f1_score(y, (scores >= cut).astype(int)), abs=1e-12)
-    chosen = threshold.choose(config("f1"), scores, y)
-    assert f1_score(y, chosen.apply(scores)) == pytest.approx(f1.max(), abs=1e-12)
+        assert value == pytest.approx(SCIKIT_LEARN[metric](y, (scores >= cut).astype(int)), abs=1e-12)
+    chosen = threshold.choose(config(metric), scores, y)
+    assert SCIKIT_LEARN[metric](y, chosen.apply(scores)) == pytest.approx(values.max(), abs=1e-12)
+
+
+def test_each_metric_of_labels_gets_its_own_cut_where_the_classes_overlap():
+    """Balanced accuracy weighs a missed anomaly as much as all the normal rows wrongly called together, so its
+    cut calls far more rows than F1's; accuracy's calls fewer (only rows more likely anomalous than not)."""
+    rng = np.random.default_rng(2)
+    y = (rng.random(20_000) < 0.1).astype(int)
+    scores = rng.normal(size=20_000) + 1.5 * y
+    cuts = {metric: threshold.choose(config(metric), scores, y) for metric in LABEL_METRICS}
+    assert cuts["accuracy"].rate < cuts["f1"].rate < cuts["balanced_accuracy"].rate
+    for metric, cut in cuts.items():
+        best = SCIKIT_LEARN[metric](y, cut.apply(scores))
+        assert all(best >= SCIKIT_LEARN[metric](y, other.apply(scores)) for other in cuts.values()), metric
+    assert SCIKIT_LEARN["balanced_accuracy"](y, cuts["f1"].apply(scores)) < \
+        SCIKIT_LEARN["balanced_accuracy"](y, cuts["balanced_accuracy"].apply(scores)) - 0.03
 
 
 def test_f1_is_the_default_with_labels_and_needs_a_labeled_anomaly():
@@ -68,14 +87,12 @@ def weak_labels(rows=5_000, rate=0.1, labels=30, seed=0):
 
 
 def test_with_a_few_labels_pu_calls_about_as_many_rows_as_hold_anomalies_where_f1_calls_the_labeled_few():
-    from sklearn.metrics import f1_score
-
     shares, gains = [], []
     for seed in range(5):
         scores, y, truth = weak_labels(seed=seed)
         pu, f1 = (threshold.choose(config(strategy), scores, y) for strategy in ("pu", "f1"))
         shares.append([pu.rate / truth.mean(), f1.rate / truth.mean()])
-        gains.append(f1_score(truth, pu.apply(scores)) - f1_score(truth, f1.apply(scores)))
+        gains.append(sk.f1_score(truth, pu.apply(scores)) - sk.f1_score(truth, f1.apply(scores)))
     (pu_share, f1_share), gains = np.mean(shares, axis=0), np.array(gains)
     assert 0.8 < pu_share < 1.1 and f1_share < 0.5
     assert gains.min() > 0 and gains.mean() > 0.2

@@ -59,20 +59,38 @@ def label_metrics(y: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     scores thousands of label vectors per tuning trial.
     """
     y, labels = np.asarray(y) == 1, np.asarray(labels) == 1
-    tp = float(np.count_nonzero(y & labels))
-    positives, called, n = float(np.count_nonzero(y)), float(np.count_nonzero(labels)), float(len(y))
+    counts = np.count_nonzero(y & labels), np.count_nonzero(labels), np.count_nonzero(y), len(y)
+    return {name: float(from_counts(name, *counts)) for name in LABELED}
+
+
+LABELED = ("precision", "recall", "f1", "accuracy", "balanced_accuracy", "mcc")  # :func:`label_metrics`' keys
+
+
+def from_counts(metric: str, hits, called, positives: int, rows: int) -> np.ndarray:
+    """``metric`` (one of :data:`LABELED`) of calls that catch ``hits`` of ``positives`` anomalies in
+    ``called`` of ``rows`` rows, element by element: ``hits`` and ``called`` are numbers, or arrays of one
+    per cut (only ``metric`` is computed: a cut sweep asks for thousands)."""
+    tp, called = np.asarray(hits, dtype=float), np.asarray(called, dtype=float)
+    if metric == "precision":
+        return _ratio(tp, called)
+    if metric == "recall":
+        return _ratio(tp, np.full_like(tp, positives))
+    if metric == "f1":
+        return _ratio(2 * tp, positives + called)
+    tn = rows - positives - called + tp  # rows neither anomalous nor called
+    if metric == "accuracy":
+        return _ratio(tp + tn, np.full_like(tp, rows))
+    if not 0 < positives < rows:
+        return np.full_like(tp, np.nan if metric == "balanced_accuracy" else 0.0)
+    if metric == "balanced_accuracy":
+        return (tp / positives + tn / (rows - positives)) / 2
     fp, fn = called - tp, positives - tp
-    tn = n - tp - fp - fn
-    both = 0 < positives < n
-    spread = called * positives * (n - called) * (n - positives)
-    return {
-        "precision": tp / called if called else 0.0,
-        "recall": tp / positives if positives else 0.0,
-        "f1": 2 * tp / (positives + called) if positives + called else 0.0,
-        "accuracy": (tp + tn) / n if n else 0.0,
-        "balanced_accuracy": (tp / positives + tn / (n - positives)) / 2 if both else float("nan"),
-        "mcc": (tp * tn - fp * fn) / float(np.sqrt(spread)) if both and spread else 0.0,
-    }
+    return _ratio(tp * tn - fp * fn, np.sqrt(called * positives * (rows - called) * (rows - positives)))
+
+
+def _ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """``top / bottom``, 0 where ``bottom`` is 0 (scikit-learn's ``zero_division=0``)."""
+    return np.divide(top, bottom, out=np.zeros_like(top), where=bottom != 0)
 
 
 def chance(metric: str, values: dict[str, float]) -> tuple[float, float, str]:

@@ -13,13 +13,14 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from memdev.config import Config
+from memdev.config import LABEL_METRICS, Config
 from memdev.errors import MemdevError
+from memdev.evaluation import metrics
 
 # standard errors by which the fold models' own calls must leave the out-of-fold share before a labeled cut
 # follows them: a stratified split's test rows stay within it (as the practice competitions' do)
 SHIFT = 3.0
-LABELED_CUTS = ("f1", "pu")  # the strategies that cut where the labeled anomalies say
+LABELED_CUTS = (*LABEL_METRICS, "pu")  # the strategies that cut where the labeled anomalies say
 # the share of the labeled anomalies a 'pu' cut calls at least: one of them by chance first of all rows would
 # otherwise make a cut of one row look best wherever the ranking is not sharp (BENCHMARKS-notes.md, "pu")
 PU_LEAST = 1 / 3
@@ -80,14 +81,14 @@ class Threshold:
         return replace(self, rate=share).apply(scores)
 
 
-def f1_cuts(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every distinct score as a cut (rows at or above it called anomalous), highest first; each cut's F1 and
-    how many rows it calls.
+def metric_cuts(scores: np.ndarray, y: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every distinct score as a cut (rows at or above it called anomalous), highest first; each cut's
+    ``metric`` (one of :data:`LABEL_METRICS`) and how many rows it calls.
 
-    One sort: model selection asks for the best F1 of thousands of score vectors.
+    One sort: model selection asks for the best value of thousands of score vectors.
     """
-    cuts, hits, called = labeled_cuts(scores, y, "f1")
-    return cuts, 2.0 * hits / (called + hits[-1]), called
+    cuts, hits, called = labeled_cuts(scores, y, metric)
+    return cuts, metrics.from_counts(metric, hits, called, hits[-1], called[-1]), called
 
 
 def pu_cut(scores: np.ndarray, y: np.ndarray) -> tuple[float, int]:
@@ -124,10 +125,10 @@ def choose(config: Config, scores: np.ndarray, y: np.ndarray) -> Threshold:
     cfg = config.threshold
     scores = np.asarray(scores, dtype=float)
     normal = scores[np.asarray(y) == 0]
-    if strategy == "f1":
-        cuts, f1, called = f1_cuts(scores, y)
-        best = len(f1) - 1 - int(np.argmax(f1[::-1]))  # of equal F1s, the lowest cut
-        return Threshold("f1", float(cuts[best]), called[best] / len(scores), "rate")
+    if strategy in LABEL_METRICS:
+        cuts, values, called = metric_cuts(scores, y, strategy)
+        best = len(values) - 1 - int(np.argmax(values[::-1]))  # of equal values, the lowest cut
+        return Threshold(strategy, float(cuts[best]), called[best] / len(scores), "rate")
     if strategy == "pu":
         cut, called = pu_cut(scores, y)
         return Threshold("pu", cut, called / len(scores), "rate")

@@ -56,8 +56,8 @@ WEAK_SE, WEAK_GAP = 2.0, 0.05
 
 def value(config: Config, y: np.ndarray, scores: np.ndarray) -> float:
     """The competition's metric on scores; labels, where it needs them, by the threshold chosen on these rows."""
-    if config.metric == "f1" and config.threshold_strategy == "f1":  # the best cut's F1, without labelling
-        return float(threshold.f1_cuts(np.asarray(scores, dtype=float), y)[1].max())
+    if config.threshold_strategy == config.metric:  # the best cut's value, without labelling
+        return float(threshold.metric_cuts(np.asarray(scores, dtype=float), y, config.metric)[1].max())
     labels = threshold.choose(config, scores, y).apply(scores) if config.metric in LABEL_METRICS else None
     return metrics.primary(config.metric, y, scores, labels)
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import optuna
 
-from memdev.config import OPTIMIZERS, Config
+from memdev.config import LABEL_METRICS, OPTIMIZERS, Config
 from memdev.errors import MemdevError
 
 log = logging.getLogger(__name__)
@@ -34,10 +34,12 @@ SPACE: dict[str, dict[str, Any]] = {
 def search_space(config: Config, y: np.ndarray) -> dict[str, dict[str, Any]]:
     """The package's space, the config's overrides, and the comparator threshold."""
     space = deepcopy(SPACE)
-    if config.submission == "label" and config.metric in ("f1", "mcc", "accuracy", "balanced_accuracy"):
+    # fully labeled only: in the weak regime the labels' CV would prefer a metric's cut, which counts the
+    # anomalies hidden among the rows labeled 0 as normal, to 'pu'
+    if config.regime == "full" and config.submission == "label" and config.metric in LABEL_METRICS:
         # the threshold as a share of rows called anomalous: a unit that transfers between folds
         prevalence = max(float(np.mean(y)), 1.0 / len(y))
-        space["threshold.strategy"] = {"choices": ["f1", "contamination"]}
+        space["threshold.strategy"] = {"choices": [config.metric, "contamination"]}
         space["threshold.contamination"] = {"low": prevalence / 2, "high": min(prevalence * 2, 0.5)}
     for key, override in config.search_space.items():
         if key not in space:
