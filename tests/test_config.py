@@ -156,3 +156,19 @@ def test_the_default_threshold_strategy_builds_the_same_models_as_the_strategy_i
     config = fast_config()  # labeled, no strategy set: 'f1'
     assert config.digest() == config.with_params({"threshold.strategy": "f1"}).digest()
     assert config.digest() != config.with_params({"threshold.strategy": "quantile"}).digest()
+
+
+def test_a_key_edited_in_the_config_after_tuning_takes_the_edited_value_and_says_so(tmp_path, caplog):
+    tuned = {"study": "s", "trial": 3, "params": {"memae.shrink": 2.5, "head.units": 24},
+             "config": {"memae.shrink": 1.0, "head.units": 20}}  # the config's own values when tuned
+    best = write_yaml(tmp_path / "best_params.yaml", tuned)
+    path = write_yaml(tmp_path / "c.yaml", minimal())
+    assert (config_io.load(path, best).head.units, config_io.load(path, best).memae.shrink) == (24, 2.5)
+    assert not caplog.records
+    write_yaml(path, minimal(head={"units": 40}))
+    loaded = config_io.load(path, best)
+    assert (loaded.head.units, loaded.memae.shrink) == (40, 2.5)  # the edit wins; the key not edited stays tuned
+    assert "head.units edited in the config since `make tune`" in caplog.text
+    # a record of an older memdev, without the config's values: every tuned value applies, as it always did
+    write_yaml(best, {key: value for key, value in tuned.items() if key != "config"})
+    assert config_io.load(path, best).head.units == 24

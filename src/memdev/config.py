@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ import yaml
 
 from memdev import atomic
 from memdev.errors import MemdevError
+
+log = logging.getLogger(__name__)
 
 REGIMES = ("full", "weak", "novelty", "unsupervised")
 KINDS = ("label", "score")
@@ -214,6 +217,13 @@ class Config:
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> "Config":
         return _build(cls, data, source)
 
+    def value(self, dotted: str) -> Any:
+        """The value of a dotted key (``memae.memory_size``); ``threshold.strategy`` as it resolves."""
+        if dotted == "threshold.strategy":
+            return self.threshold_strategy
+        section, _, key = dotted.rpartition(".")
+        return getattr(getattr(self, section) if section else self, key)
+
     def with_params(self, params: dict[str, Any]) -> "Config":
         """A copy with dotted keys (``memae.memory_size``) replaced."""
         data = self.to_dict()
@@ -254,8 +264,23 @@ def load(path: str | Path, params: str | Path | None = None) -> Config:
         raise MemdevError(f"{path}: not valid YAML ({exc})") from None
     config = Config.from_dict(data, str(path))
     if params:
-        config = config.with_params(load_tuned(params).get("params", {}))
+        config = config.with_params(tuned_params(load_tuned(params), config, params))
     return config
+
+
+def tuned_params(tuned: dict[str, Any], config: Config, source: str | Path = "best_params.yaml") -> dict[str, Any]:
+    """The parameters of ``tuned`` (a :func:`load_tuned` record) that apply to ``config``.
+
+    A tuned key whose value the config has changed since ``make tune`` keeps the config's value, and a line
+    says so: the edit is the user's latest word, and a tuned value silently winning over it would make the
+    edit do nothing.
+    """
+    params, before = tuned.get("params", {}), tuned.get("config", {})  # records of older memdevs hold no "config"
+    edited = [key for key in params if key in before and config.value(key) != before[key]]
+    if edited:
+        log.warning(f"{Path(source).name}: {', '.join(edited)} edited in the config since `make tune`: the config's "
+                    f"value{'s' if len(edited) > 1 else ''} used, not the tuned; `make tune` tunes the edited config")
+    return {key: value for key, value in params.items() if key not in edited}
 
 
 def save(config: Config, path: str | Path) -> None:

@@ -53,6 +53,9 @@ def test_tuning_resumes_the_same_study_and_writes_the_winner(tiny):
                 assert there and trial.intermediate_values[step] < np.median(there)
     best = yaml.safe_load(tiny.best_params.read_text())
     assert best["trial"] == study.best_trial.number and "memae.memory_size" in best["params"]
+    # the config's own values of the tuned keys: a later edit of one of them wins over its tuned value
+    config = config_io.load(tiny.config)
+    assert best["config"] == {key: config.value(key) for key in best["params"]}
     assert (tiny.reports / "tune_history.png").stat().st_size > 0
 
 

@@ -66,7 +66,7 @@ def search_space(config: Config, y: np.ndarray) -> dict[str, dict[str, Any]]:
 def config_params(config: Config, space: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The config's own values of the tuned parameters: trial 0, which ``make tune`` keeps unless a trial beats
     it clearly (:func:`memdev.tuning.tune.chosen`)."""
-    params = {key: _get(config, key) for key in space if not key.startswith("threshold.")}
+    params = {key: config.value(key) for key in space if not key.startswith("threshold.")}
     if "threshold.strategy" in space:
         params["threshold.strategy"] = config.threshold_strategy
         if config.threshold_strategy == "contamination":  # only then is there a rate to tune
@@ -114,8 +114,3 @@ def suggest(trial: optuna.Trial, space: dict[str, dict[str, Any]]) -> dict[str, 
         else:
             params[key] = trial.suggest_float(key, float(spec["low"]), float(spec["high"]), log=spec.get("log", False))
     return params
-
-
-def _get(config: Config, dotted: str):
-    section, _, key = dotted.partition(".")
-    return getattr(getattr(config, section), key, None)

@@ -262,8 +262,10 @@ def finish(study: optuna.Study, config: Config, paths: Paths,
     best = study.best_trial
     log.info(f"tune: best trial #{best.number} CV {config.metric} = {best.value:.4f} (model {best.user_attrs.get('model')})")
     pick, gains = chosen(study, own)
+    # "config": the config's own values of the tuned keys, so that a later edit of one of them wins over the tuning
     record = {"study": study.study_name, "trial": pick.number, "value": float(pick.value),
-              "metric": config.metric, "params": dict(pick.params)}
+              "metric": config.metric, "params": dict(pick.params),
+              "config": {key: config.value(key) for key in pick.params}}
     if pick.number != best.number:
         mean, error = selection.mean_gain(gains)
         record["why"] = (f"the config's own values (trial #{pick.number}, CV {pick.value:.4f}): the best trial beats "
