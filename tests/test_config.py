@@ -172,3 +172,10 @@ def test_a_key_edited_in_the_config_after_tuning_takes_the_edited_value_and_says
     # a record of an older memdev, without the config's values: every tuned value applies, as it always did
     write_yaml(best, {key: value for key, value in tuned.items() if key != "config"})
     assert config_io.load(path, best).head.units == 24
+
+
+def test_stacking_on_and_off_written_bare_in_yaml_are_read_as_written(tmp_path):
+    path = tmp_path / "c.yaml"
+    for bare in ("on", "off"):
+        path.write_text(yaml.safe_dump(minimal()) + f"stacking: {bare}\n", encoding="utf-8")
+        assert config_io.load(path).stacking == bare

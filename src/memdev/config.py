@@ -142,6 +142,8 @@ class Config:
     fit_rows: int = 1_000_000
 
     def __post_init__(self) -> None:
+        if isinstance(self.stacking, bool):  # YAML reads a bare on / off as true / false
+            self.stacking = "on" if self.stacking else "off"
         checks = [
             ("submission", self.submission, KINDS),
             ("regime", self.regime, REGIMES),
