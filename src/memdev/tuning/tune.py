@@ -155,9 +155,6 @@ def run(config: Config, paths: Paths, trials: int, timeout: float | None = None,
     on_disk, kept = stamps.trained(config, paths), {}
     if on_disk is not None and on_disk.value is None:  # label-free models have no CV to take
         on_disk = None
-    if on_disk is not None:
-        log.info(f"tune: a trial of the config `make train` built its models from takes their CV, "
-                 f"{config.metric} {on_disk.value:.4f}, untrained")
     # memdev's own bar, not Optuna's: the trial's bar nests inside it, and a log gets a line per trial
     with progress.stage("tune", trials, "trial") as bar:
         objective = objective_factory(config, X, y, folds, space, on_disk, kept,
@@ -216,12 +213,17 @@ def fixed_oof(config: Config, y: np.ndarray, folds: np.ndarray, cache: dict) -> 
 def trial_note(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> str:
     """How a finished trial went, beside the best so far: the tuning bar's note."""
     outcome = f"{trial.value:.4f}" if trial.value is not None else trial.state.name.lower()
+    if trial.user_attrs.get("reused"):
+        outcome += " (the config `make train` built its models from: their CV, untrained)"
     if "ceiling" in trial.user_attrs:
         outcome = f"pruned before training: its threshold caps it at {trial.user_attrs['ceiling']:.4f}"
     elif trial.state == optuna.trial.TrialState.PRUNED and trial.intermediate_values:  # Optuna keeps its last report
+        # a value so far, not a final one: it may stand above the best trial's and still be below the median
+        # of the other trials at the same step
         scored = trial.last_step - 1  # step 1: the threshold, before training; step k + 1: after k folds
-        outcome = f"pruned at {outcome} " + (f"after {scored} fold{'' if scored == 1 else 's'}" if scored
-                                             else "before training (its threshold)")
+        where = (f"after {scored} fold{'' if scored == 1 else 's'}" if scored
+                 else "before training (its threshold on the candidates at hand)")
+        outcome = f"pruned {where}: {outcome} so far, below the other trials' median there"
     try:
         best = study.best_trial
     except ValueError:  # no trial has completed yet
