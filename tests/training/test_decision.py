@@ -36,6 +36,17 @@ def test_the_reported_cv_is_the_nested_one_with_the_optimistic_one_beside_it():
     assert clash[1].startswith("  WARNING: submission is label but metric roc_auc ranks scores")
 
 
+def test_the_optimistic_cv_of_a_ranking_metric_is_not_below_the_nested_one_where_fold_models_score_on_other_scales():
+    rng = np.random.default_rng(2)
+    y = (np.arange(500) % 10 == 0).astype(int)
+    config = fast_config(folds=5, stacking="on", metric="average_precision", submission="score")
+    folds = folds_io.assign(y, config)
+    # each fold model's scores on a scale of its own: pooled as they are, they would mix five scales
+    oof = {name: y + rng.normal(0, noise, 500) * (1 + folds) + 3 * folds for name, noise in (("stack", 0.7), ("devnet", 1.0))}
+    summary = decision.summarise(config, y, folds, oof)[0]
+    assert summary.model == "stack" and summary.value <= summary.optimistic
+
+
 def test_the_cv_table_says_why_a_weak_competition_submits_a_detector_that_needs_no_labels():
     rng = np.random.default_rng(3)
     y = (np.arange(500) % 10 == 0).astype(int)

@@ -48,7 +48,8 @@ def summarise(config: Config, y, folds, oof: dict[str, np.ndarray],
     summary = CVSummary(model=choice.model, metric=config.metric, regime=config.regime, value=nested.value,
                         threshold=threshold.choose(config, scores, y), candidates=values, metrics=nested.metrics,
                         per_fold=nested.per_fold, chosen_per_fold=nested.chosen,
-                        optimistic=selection.value(config, y, scores), weights=choice.weights)
+                        # on fold ranks, as the nested CV: pooled raw scores mix fold models' scales
+                        optimistic=selection.value(config, y, ranked), weights=choice.weights)
     weak = config.regime == "weak" and selection.PRIOR in values
     if weak and choice.model in LABEL_FREE:
         summary.reason = (f"weak regime: {choice.model} needs no labels and replaces the blend: ahead on "
