@@ -42,7 +42,8 @@ def test_the_optimistic_cv_of_a_ranking_metric_is_not_below_the_nested_one_where
     config = fast_config(folds=5, stacking="on", metric="average_precision", submission="score")
     folds = folds_io.assign(y, config)
     # each fold model's scores on a scale of its own: pooled as they are, they would mix five scales
-    oof = {name: y + rng.normal(0, noise, 500) * (1 + folds) + 3 * folds for name, noise in (("stack", 0.7), ("devnet", 1.0))}
+    oof = {name: y + rng.normal(0, noise, 500) * (1 + folds) + 3 * folds
+           for name, noise in (("stack", 0.7), ("devnet", 1.0))}
     summary = decision.summarise(config, y, folds, oof)[0]
     assert summary.model == "stack" and summary.value <= summary.optimistic
 

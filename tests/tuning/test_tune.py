@@ -250,8 +250,9 @@ def test_a_trial_below_the_median_after_its_first_fold_is_pruned_there(monkeypat
     assert list(study.trials[3].intermediate_values) == [2]  # stopped after its first fold
     assert [list(t.intermediate_values) for t in study.trials if t.state == complete] == [[2, 3, 4]] * 4
     assert [t.value for t in study.trials if t.state == complete] == [1.0] * 4
-    assert tune.trial_note(study, study.trials[3]).startswith("#3 pruned after 1 fold: ")
-    assert tune.trial_note(study, study.trials[3]).endswith(" so far, below the other trials' median there, best 1.0000 (#0)")
+    note = tune.trial_note(study, study.trials[3])
+    assert note.startswith("#3 pruned after 1 fold: ")
+    assert note.endswith(" so far, below the other trials' median there, best 1.0000 (#0)")
 
 
 def test_a_threshold_that_falls_behind_on_the_fixed_candidates_scores_is_pruned_before_anything_trains(monkeypatch):
@@ -280,7 +281,8 @@ def test_a_threshold_that_falls_behind_on_the_fixed_candidates_scores_is_pruned_
     assert [list(t.intermediate_values) for t in study.trials] == [[1, 2, 3, 4]] * 3 + [[1]]
     assert study.trials[3].intermediate_values[1] <= 2 / 3  # F1 with at most half the anomalies called
     assert len(trained) == 3  # the fourth trial trained nothing
-    assert tune.trial_note(study, study.trials[3]).startswith("#3 pruned before training (its threshold on the candidates at hand): ")
+    note = tune.trial_note(study, study.trials[3])
+    assert note.startswith("#3 pruned before training (its threshold on the candidates at hand): ")
 
 
 def test_the_objective_is_the_cross_validated_metric_of_the_trials_config(tiny):

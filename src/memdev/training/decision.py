@@ -69,7 +69,8 @@ def label_free(config: Config, y, folds, oof: dict[str, np.ndarray], stats: dict
     model = next(iter(rule.weights)) if len(rule.weights) == 1 else selection.ENSEMBLE
     ranks = {name: selection.fold_ranks(oof[name], folds) for name in rule.weights}
     scores = oof[model] if model != selection.ENSEMBLE else selection.Choice(model, rule.weights).score(ranks, np.arange(len(y)))
-    if config.labeled and not config.threshold.strategy:  # the labeled defaults (a metric's cut, 'pu') need labeled anomalies
+    # the labeled defaults (a metric's cut, 'pu') need labeled anomalies
+    if config.labeled and not config.threshold.strategy:
         config = config.with_params({"threshold.strategy": "quantile"})
     summary = CVSummary(model=model, metric=config.metric, regime=config.regime, value=None,
                         threshold=threshold.choose(config, scores, y), weights=rule.weights, reason=rule.reason)
