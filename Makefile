@@ -69,7 +69,7 @@ train: $(CV) ## all of the above, each only if its inputs changed
 tune: $(FEATURES) ## add TRIALS Optuna trials (TIMEOUT=s, STORAGE=url; none with few or no labels); best params feed `make train`
 	$(Q)$(MEMDEV) tune --comp $(COMP) --trials $(TRIALS) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(STORAGE),--storage "$(STORAGE)")
 
-submit: $(READY) ## (re)train if needed, then from the stored test scores write submissions/COMP/<time>_<cv>.csv + ledger row (KAGGLE=1: upload)
+submit: $(READY) ## (re)train if needed, then from the stored test scores write submissions/COMP/<time>_<metric>-<cv>.csv + ledger row (KAGGLE=1: upload)
 	@$(MAKE) --no-print-directory -s train COMP=$(COMP) ZIP=$(ZIP)
 	@$(MEMDEV) submit --comp $(COMP) --message "$(MSG)" $(if $(filter 1,$(KAGGLE)),--kaggle)
 

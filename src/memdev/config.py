@@ -259,7 +259,7 @@ def load(path: str | Path, params: str | Path | None = None) -> Config:
     """Read a competition's config file, then apply tuned parameters if given."""
     path = Path(path)
     if not path.exists():
-        raise MemdevError(f"{path}: no config; run `make data COMP=<slug>` first")
+        raise MemdevError(f"{path}: no config; run `make data COMP={path.parent.name}` first")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
