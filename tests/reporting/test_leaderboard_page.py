@@ -34,6 +34,8 @@ def test_leaderboard_table_correlation_and_final_selections(tmp_path, figures):
     r = np.corrcoef([0.83, 0.80, 0.82], [0.788, 0.792, 0.795])[0, 1]
     assert f"r = {r:.3f}** over 3 submissions" in page
     assert "1. **Best CV**: #4 `submissions/fake/s4.csv`" in page
+    # Kaggle selects only what was uploaded: #4 has no public score and no upload on record
+    assert "no public score; not uploaded: upload it to select it)" in page and "| uploaded |" in page
     assert "2. **Best CV near the top of the public LB** (best public 0.7950): #3 `submissions/fake/s3.csv`" in page
     assert fakes.links(paths.reports / "leaderboard.md") == {"cv_vs_lb.png"}
     drawn = figures["cv_vs_lb.png"]

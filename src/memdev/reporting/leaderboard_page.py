@@ -154,11 +154,12 @@ def page(config: Config, paths: Paths, standing: Standing) -> str:
 
 def _table(frame: pd.DataFrame) -> list[str]:
     has_private = frame["private"].notna().any()
-    lines = ["| # | time | file | model | CV | public" + (" | private |" if has_private else " |"),
-             "|---:|---|---|---|---:|---:|" + ("---:|" if has_private else "")]
+    lines = ["| # | time | file | model | CV | uploaded | public" + (" | private |" if has_private else " |"),
+             "|---:|---|---|---|---:|---|---:|" + ("---:|" if has_private else "")]
     for i, row in frame.iterrows():
         cv_cell = f"{row['cv_metric']} {plots.number(row['cv'])}" if pd.notna(row["cv"]) else "no CV"
-        cells = [str(i), row["time"], f"`{Path(row['file']).name}`", row["model"], cv_cell, plots.number(row["public"])]
+        cells = [str(i), row["time"], f"`{Path(row['file']).name}`", row["model"], cv_cell, row["uploaded"] or "no",
+                 plots.number(row["public"])]
         if has_private:
             cells.append(plots.number(row["private"]))
         lines.append("| " + " | ".join(cells) + " |")
@@ -203,7 +204,10 @@ def _selections(standing: Standing) -> list[str]:
 def _describe(frame: pd.DataFrame, i) -> str:
     row = frame.loc[i]
     public = f", public {row['public']:.4f}" if pd.notna(row["public"]) else ", no public score"
-    return f"#{i} `{row['file']}` ({row['model']}, CV {row['cv_metric']} {row['cv']:.4f}{public})"
+    # Kaggle lets only uploaded submissions be selected; a public score recorded by hand means it was uploaded
+    away = "" if row["uploaded"] == "yes" or pd.notna(row["public"]) else (
+        f"; {'its upload failed' if row['uploaded'] == 'failed' else 'not uploaded'}: upload it to select it")
+    return f"#{i} `{row['file']}` ({row['model']}, CV {row['cv_metric']} {row['cv']:.4f}{public}{away})"
 
 
 # ---------------------------------------------------------------- the figure
