@@ -25,8 +25,8 @@ LABELED_FIGURES = ["pr_curve.png", "f1_threshold.png", "score_histogram.png", "c
 LEDGER = [("0.83", "0.788", "aaa"), ("0.80", "0.792", "bbb"), ("0.82", "0.795", "ccc"), ("0.86", "", "ddd")]
 
 
-def labeled_config():
-    return Config(slug="fake", id_column="id", target_column="target", submission="label", regime="full", metric="f1")
+def labeled_config(metric="f1"):
+    return Config(slug="fake", id_column="id", target_column="target", submission="label", regime="full", metric=metric)
 
 
 def unlabeled_config():
@@ -48,12 +48,13 @@ def write_labeled(paths, config, rows=500, seed=0) -> tuple[CVSummary, pd.DataFr
     candidates = {}
     for name, values in scores.items():
         cut = threshold.choose(config, values, y)
-        candidates[name] = metrics.primary("f1", y, values, cut.apply(values))
+        candidates[name] = metrics.primary(config.metric, y, values, cut.apply(values))
     chosen = max(candidates, key=candidates.get)
     cut = threshold.choose(config, scores[chosen], y)
     called = cut.apply(scores[chosen])
-    per_fold = [metrics.primary("f1", y[folds == k], scores[chosen][folds == k], called[folds == k]) for k in range(5)]
-    summary = CVSummary(model=chosen, metric="f1", regime="full", value=candidates[chosen], threshold=cut,
+    per_fold = [metrics.primary(config.metric, y[folds == k], scores[chosen][folds == k], called[folds == k])
+                for k in range(5)]
+    summary = CVSummary(model=chosen, metric=config.metric, regime="full", value=candidates[chosen], threshold=cut,
                         candidates=candidates, metrics=metrics.evaluate(y, scores[chosen], called), per_fold=per_fold)
     return _save(paths, config, summary, folds, y, scores)
 

@@ -48,6 +48,19 @@ def test_the_loss_plot_marks_the_normal_rows_99th_percentile_when_another_model_
     assert "the 99th percentile of normal rows' errors (the chosen model is `blend`, not `memae`)" in page
 
 
+def test_a_competition_judged_by_another_metric_of_labels_sees_it_against_the_threshold_at_its_own_best_cut(
+        tmp_path, figures):
+    paths = Paths("fake", tmp_path)
+    config = fakes.labeled_config("balanced_accuracy")
+    summary, _ = fakes.write_labeled(paths, config)
+    report.run(config, paths)
+    drawn = figures["f1_threshold.png"]
+    assert drawn["title"].startswith("balanced_accuracy against threshold")
+    best = next(text for text in drawn["legend"] if text.startswith("balanced_accuracy (best "))
+    assert f"chosen threshold (balanced_accuracy) = {summary.threshold.value:.4g}, balanced_accuracy {best[-6:-1]}" \
+        in drawn["legend"]
+
+
 def test_unlabeled_regime_skips_label_figures_but_draws_scores_and_losses(tmp_path, figures, caplog):
     paths = Paths("fake", tmp_path)
     # a labeled run first: its label-only figures must not survive into the unlabeled report

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve
 
-from memdev.config import Config
-from memdev.evaluation import metrics
+from memdev.config import LABEL_METRICS, Config
+from memdev.evaluation import metrics, threshold
 from memdev.evaluation.threshold import LABELED_CUTS
 from memdev.paths import Paths
 from memdev.reporting import plots
@@ -119,8 +119,11 @@ def draw(summary: CVSummary, oof: pd.DataFrame, out: Path, written: list[Path]) 
             "operating point.")
         _f1_threshold(y, scores, summary, out / "f1_threshold.png", written)
         captions["f1_threshold.png"] = (
-            f"F1 (with precision and recall) of calling rows with a `{chosen}` score at or above each threshold "
-            "anomalous; the vertical line is the chosen threshold.")
+            f"F1 (with precision and recall"
+            + (f"; and {metric}, the competition's metric, whose best cut is chosen" if metric in LABEL_METRICS and metric != "f1"
+               else "")
+            + f") of calling rows with a `{chosen}` score at or above each threshold anomalous; the vertical line "
+            "is the chosen threshold.")
     _histogram(y, scores, summary, labeled, out / "score_histogram.png", written)
     captions["score_histogram.png"] = (
         f"`{chosen}` out-of-fold scores of normal and anomalous rows, with the threshold." if labeled
@@ -159,25 +162,30 @@ def _pr_curve(oof: pd.DataFrame, summary: CVSummary, path: Path, written: list[P
 
 
 def _f1_threshold(y: np.ndarray, scores: np.ndarray, summary: CVSummary, path: Path, written: list[Path]) -> None:
+    """F1, precision and recall against the threshold, and the competition's own metric of labels where it is
+    another (its best cut is where the chosen threshold lies)."""
     cut = summary.threshold
-    precision, recall, cuts = precision_recall_curve(y, scores)
-    precision, recall = precision[:-1], recall[:-1]
-    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    cuts, f1, _ = threshold.metric_cuts(scores, y, "f1")
+    curves = {name: threshold.metric_cuts(scores, y, name)[1] for name in ("precision", "recall")}
     low, high, clipped = plots.view(scores, cut.value)
     shown = (cuts >= low) & (cuts <= high)
     xlabel = f"threshold on the {summary.model} score (rows at or above it are called anomalous)"
     if clipped:
         xlabel += f"\n{clipped} extreme scores lie outside the shown range"
-    figure, axes = plots.figure(f"F1 against threshold, out of fold: {summary.model}", xlabel,
-                                "precision, recall, F1")
-    axes.plot(cuts[shown], precision[shown], lw=1, alpha=0.7, color="tab:green", label="precision")
-    axes.plot(cuts[shown], recall[shown], lw=1, alpha=0.7, color="tab:orange", label="recall")
+    own = summary.metric if summary.metric in LABEL_METRICS and summary.metric != "f1" else None
+    figure, axes = plots.figure(f"{own or 'F1'} against threshold, out of fold: {summary.model}", xlabel,
+                                "precision, recall, F1" + (f", {own}" if own else ""))
+    axes.plot(cuts[shown], curves["precision"][shown], lw=1, alpha=0.7, color="tab:green", label="precision")
+    axes.plot(cuts[shown], curves["recall"][shown], lw=1, alpha=0.7, color="tab:orange", label="recall")
     axes.plot(cuts[shown], f1[shown], lw=2.2, color="tab:purple", label=f"F1 (best {f1.max():.3f})")
-    at = float(f1[np.argmin(np.abs(cuts - cut.value))]) if len(cuts) else float("nan")
+    judged, name = (threshold.metric_cuts(scores, y, own)[1], own) if own else (f1, "F1")
+    if own:
+        axes.plot(cuts[shown], judged[shown], lw=2.2, color="black", label=f"{own} (best {judged.max():.3f})")
+    at = float(judged[np.argmin(np.abs(cuts - cut.value))]) if len(cuts) else float("nan")
     axes.axvline(cut.value, color=COLORS["threshold"], ls="--", lw=1.5,
-                 label=f"chosen threshold ({cut.strategy}) = {cut.value:.4g}, F1 {at:.3f}")
+                 label=f"chosen threshold ({cut.strategy}) = {cut.value:.4g}, {name} {at:.3f}")
     axes.set_xlim(low, high)
-    axes.set_ylim(0, 1.05)
+    axes.set_ylim(min(0.0, float(np.min(judged[shown], initial=0.0))), 1.05)  # MCC can fall below 0
     plots.legend(axes)
     plots.save("report", path, figure, written)
 
