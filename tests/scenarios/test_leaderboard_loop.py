@@ -37,6 +37,14 @@ def test_submit_upload_then_lb_fills_the_public_score(trained, stub_kaggle):
     assert "competitions submissions tiny --csv" in stub_kaggle.read_text()
     assert float(_row(trained, file)["public_score"]) == pytest.approx(0.777)
 
+    # the same bytes again: written and recorded, said to be a twin, and not uploaded a second time
+    result, again = _submit(trained, "--kaggle")
+    assert result.returncode == 0, result.stderr
+    said = result.stdout + result.stderr
+    assert f"the same bytes as {file}" in said and "(public 0.777" in said
+    assert "not uploaded: " in said and stub_kaggle.read_text().count("competitions submit ") == 1
+    assert _row(trained, again)["uploaded"] == "no"
+
 
 def test_the_default_message_names_the_cv_score_and_commit(trained, stub_kaggle):
     result, file = _submit(trained, "--kaggle")

@@ -136,6 +136,7 @@ def run(config: Config, paths: Paths, message: str = "") -> tuple[Path, str]:
     path = atomic.write_new(paths.submissions / f"{now:%Y%m%dT%H%M%SZ}_{cv.tag}.csv",
                             frame.to_csv(index=False, lineterminator="\n").encode())
     trial = tuned_trial(paths)
+    twin = twins(paths, path)
     message = message or f"memdev {cv.model} CV {cv.tag}" + (f" trial {trial}" if trial else "") + f" commit {git_commit() or 'none'}"
     ledger.append(paths.ledger, {
         "time": now.isoformat(timespec="seconds"), "competition": paths.slug, "file": str(path),
@@ -152,14 +153,34 @@ def run(config: Config, paths: Paths, message: str = "") -> tuple[Path, str]:
                  "and that share is called")
     if config.clash:
         log.warning(f"submission: {config.clash}")
+    if twin is not None:
+        log.info(f"submission: the same bytes as {twin['file']} of {twin['time']}"
+                 + (f" (public {twin['public_score']})" if twin["public_score"] else ""))
     return path, message
+
+
+def twins(paths: Paths, path: Path) -> pd.Series | None:
+    """The latest earlier ledger row of this competition whose file has the same bytes as ``path``, if any;
+    an uploaded one first."""
+    frame = ledger.read(paths.ledger)
+    same = frame[(frame["competition"] == paths.slug) & (frame["sha256"] == atomic.sha256(path))
+                 & (frame["file"] != str(path))]
+    if same.empty:
+        return None
+    return same.iloc[-1] if not (same["uploaded"] == "yes").any() else same[same["uploaded"] == "yes"].iloc[-1]
 
 
 def upload(paths: Paths, path: Path, message: str) -> None:
     """Upload a written submission; its ledger row says whether that worked.
 
-    The CSV and its row are already safe: a failed upload loses nothing.
+    The CSV and its row are already safe: a failed upload loses nothing. Bytes uploaded before are not
+    uploaded again: Kaggle would count a daily submission for the score it already gave.
     """
+    twin = twins(paths, path)
+    if twin is not None and twin["uploaded"] == "yes":
+        log.warning(f"not uploaded: {twin['file']} had the same bytes and was uploaded; a second upload spends a "
+                    "daily submission on the same score (upload by hand if you mean to)")
+        return
     try:
         kaggle_cli.submit(paths.slug, path, message)
     except MemdevError:
