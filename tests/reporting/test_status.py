@@ -134,7 +134,7 @@ def test_the_study_and_the_last_submissions_are_on_the_screen(demo):
 
 def test_an_unreachable_storage_is_named_and_the_rest_still_shows(demo):
     lines = status(demo, "--storage", "postgresql://someone:pw@127.0.0.1:1/none")
-    assert lines["study"].startswith("cannot read the study storage postgresql://someone:***@127.0.0.1:1/none")
+    assert lines["study"].startswith("cannot open the study storage postgresql://someone:***@127.0.0.1:1/none")
     assert re.match(r"(memae|devnet|iforest|lof|ensemble): CV f1 ", lines["model"])
 
 

@@ -2,11 +2,13 @@
 
 import json
 import threading
+import time
 
 import optuna
 import pytest
 
 from conftest import fast_config
+from memdev.errors import MemdevError
 from memdev.paths import Paths
 from memdev.tuning import study as tuning_study
 
@@ -83,3 +85,15 @@ def test_a_study_whose_creator_died_before_trial_0_gets_it_from_the_next_worker(
     assert f"tune: study {study_name} was left without its trial 0; adding it" in caplog.text
     tuning_study.open_study(config, SPACE, paths, url, FIRST)
     assert f"tune: resuming study {study_name} (1 trial so far)" in caplog.text
+
+
+def test_a_tuning_run_on_an_unreachable_server_stops_at_once_with_one_line(paths):
+    start = time.monotonic()
+    with pytest.raises(MemdevError, match=r"^cannot open the study storage postgresql://nobody:\*\*\*@127.0.0.1:1/x: .*Connection refused"):
+        tuning_study.storage("postgresql://nobody:pw@127.0.0.1:1/x", paths)
+    assert time.monotonic() - start < 5
+
+
+def test_a_tuning_run_on_the_default_sqlite_file_opens_it(paths):
+    assert isinstance(tuning_study.storage(None, paths), optuna.storages.RDBStorage)
+    assert paths.study_db.exists()

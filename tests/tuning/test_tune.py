@@ -359,3 +359,13 @@ def test_a_study_whose_best_trial_is_not_clearly_better_keeps_the_configs_own_va
     assert pick.number == record["trial"] == 0 and record["params"] == {"memae.memory_size": 10}
     assert "best trial #1" in caplog.text and "tune: kept the config's own values (trial #0" in caplog.text
     assert "+0.0100 ± 0.0586 per fold, within one standard error" in record["why"]
+
+
+@pytest.mark.parametrize("url", ["postgresql://nobody:s3cret@127.0.0.1:1/memdev", "postgresql+psycopg2://nobody:s3cret@127.0.0.1:1/memdev"])
+def test_tuning_against_an_unreachable_postgresql_server_is_one_error_line_naming_it(tiny, url):
+    result = memdev(tiny.root, "tune", "--comp", "tiny", "--trials", "0", "--storage", url, timeout=120)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    masked = url.replace(":s3cret@", ":***@")
+    assert line.startswith(f"memdev tune: error: cannot open the study storage {masked}: ")
+    assert "Connection refused" in line and "s3cret" not in line

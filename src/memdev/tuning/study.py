@@ -12,18 +12,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import time
 from datetime import datetime, timezone
 from typing import Any
 
 import optuna
-import sqlalchemy
 
 from memdev.config import Config
 from memdev.features import preprocess
 from memdev.models.ranks import BLEND_PARTS
 from memdev.paths import Paths
+from memdev.tuning import studies
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +58,7 @@ def pruner() -> optuna.pruners.BasePruner:
 
 
 def storage(url: str | None, paths: Paths) -> optuna.storages.BaseStorage:
+    """The storage a tuning run adds to; MemdevError, one line, when it cannot be opened."""
     url = url or f"sqlite:///{paths.study_db}"
     paths.comp.mkdir(parents=True, exist_ok=True)
     # a killed worker's trial is marked failed after the grace period and retried once
@@ -69,16 +69,7 @@ def storage(url: str | None, paths: Paths) -> optuna.storages.BaseStorage:
     if url.startswith("sqlite"):
         # several `make tune` processes may share one file: wait for the lock instead of failing
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 120}}
-    # workers started together on an empty database race to create Optuna's tables;
-    # the losers find them made and succeed on a retry
-    for attempt in range(5):
-        try:
-            return optuna.storages.RDBStorage(url, **kwargs)
-        except sqlalchemy.exc.SQLAlchemyError:
-            if attempt == 4:
-                raise
-            time.sleep(1 + random.random() * 2)
-    raise AssertionError("unreachable")
+    return studies.rdb_storage(url, **kwargs)
 
 
 def open_study(config: Config, space: dict, paths: Paths, url: str | None, first: dict[str, Any]) -> optuna.Study:
