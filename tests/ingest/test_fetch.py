@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import kaggle_zip_entries, labeled_frames, snapshot, symlink_entry, write_zip
+from conftest import kaggle_zip_entries, labeled_frames, memdev, snapshot, symlink_entry, write_zip
 from memdev.errors import MemdevError
 from memdev.ingest import fetch
 from memdev.paths import Paths
@@ -257,3 +257,80 @@ def test_download_without_credentials_names_what_to_set_and_never_echoes_a_value
     for value in partial.values():
         assert value not in message
     assert not kaggle_stub.exists()  # the CLI was never run without credentials
+
+
+# --- raw files that are not all there, and no kaggle CLI (what `make train` with a mistyped COMP reaches) ---------
+
+
+@pytest.fixture
+def no_kaggle_cli(tmp_path, monkeypatch):
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+def competition(root, slug):
+    """A brought-in competition: its three raw tables and a config."""
+    paths = Paths(slug, root)
+    paths.raw.mkdir(parents=True)
+    for name, text in kaggle_zip_entries().items():
+        (paths.raw / name).write_text(text)
+    paths.config.write_text("id_column: id\n")
+    return paths
+
+
+def test_a_mistyped_slug_names_the_competitions_here_the_closest_one_and_the_two_ways_in(tmp_path, no_kaggle_cli):
+    for slug in ("cardio", "mammo"):
+        competition(tmp_path, slug)
+    paths = Paths("cardoi", tmp_path)
+    with pytest.raises(MemdevError) as info:
+        fetch.fetch(paths)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{paths.comp} has no raw files")
+    assert "the competitions in" in message and "cardio, mammo; did you mean COMP=cardio?" in message
+    assert "make data COMP=cardoi ZIP=path.zip" in message and "pip install kaggle" in message
+    assert not paths.comp.exists()  # a typo leaves no folder behind
+
+
+def test_a_slug_like_no_competition_here_gets_no_guess(tmp_path, no_kaggle_cli):
+    competition(tmp_path, "cardio")
+    with pytest.raises(MemdevError) as info:
+        fetch.fetch(Paths("titanic", tmp_path))
+    assert "the competitions in" in str(info.value) and "cardio)" in str(info.value)
+    assert "did you mean" not in str(info.value)
+
+
+def test_the_built_in_demo_is_a_guess_for_a_mistyped_demo_in_an_empty_project(tmp_path, no_kaggle_cli):
+    with pytest.raises(MemdevError, match=r"no competition in \S+ yet; did you mean COMP=demo\?"):
+        fetch.fetch(Paths("dmeo", tmp_path))
+
+
+def test_a_deleted_raw_file_is_named_with_how_to_bring_it_back(tmp_path, no_kaggle_cli):
+    paths = competition(tmp_path, "mammo")
+    paths.test_csv.unlink()
+    with pytest.raises(MemdevError) as info:
+        fetch.fetch(paths)
+    message = str(info.value)
+    assert message.startswith(f"{paths.raw} has no test.csv (it has train.csv and sample_submission.csv)")
+    assert "put test.csv back" in message and "make data COMP=mammo ZIP=path.zip" in message
+    assert "pip install kaggle" in message and "did you mean" not in message
+
+
+def test_with_the_kaggle_cli_installed_a_deleted_raw_file_is_downloaded_again(tmp_path, kaggle_stub, monkeypatch):
+    monkeypatch.setenv("KAGGLE_USERNAME", "someone")
+    monkeypatch.setenv("KAGGLE_KEY", "not-a-real-key")
+    paths = competition(tmp_path / "project", "mammo")
+    paths.test_csv.unlink()
+    fetch.fetch(paths)
+    assert re.fullmatch(r"competitions download mammo -p (\S+)", kaggle_stub.read_text().strip())
+    assert paths.test_csv.read_text() == kaggle_zip_entries()["test.csv"]
+    assert paths.config.read_text() == "id_column: id\n"  # the user's config kept
+
+
+def test_the_data_stage_make_train_runs_for_a_mistyped_comp_says_so_in_one_line(tmp_path, no_kaggle_cli):
+    competition(tmp_path, "cardio")
+    result = memdev(tmp_path, "data", "--comp", "cardoi")  # what the Makefile runs for missing raw files
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("memdev data: error: ") and "did you mean COMP=cardio?" in line

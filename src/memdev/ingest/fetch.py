@@ -7,6 +7,7 @@ three tables may come as CSV (perhaps gzipped) or Parquet.
 
 from __future__ import annotations
 
+import difflib
 import filecmp
 import gzip
 import logging
@@ -141,6 +142,8 @@ def _extract(src, out: Path, zip_path: Path, info: zipfile.ZipInfo) -> None:
 
 def download(paths: Paths) -> None:
     """Download with the official kaggle CLI, then unpack its zip."""
+    if not kaggle_cli.installed():
+        raise MemdevError(not_downloadable(paths))
     with tempfile.TemporaryDirectory() as tmp:
         files = kaggle_cli.download(paths.slug, Path(tmp))
         paths.raw.mkdir(parents=True, exist_ok=True)
@@ -149,6 +152,38 @@ def download(paths: Paths) -> None:
                 unpack(path, paths.raw, TABLES)
             elif path.suffix in FORMATS:
                 shutil.move(str(path), paths.raw / path.name)
+
+
+def not_downloadable(paths: Paths) -> str:
+    """What to do about raw files that are not all there, without the kaggle CLI that would download them.
+
+    ``make train`` lands here too, for a mistyped slug or a deleted raw file:
+    name the missing files, or for a slug with none the competitions that are
+    here and the closest to it, and then the two ways to bring the files in.
+    """
+    ways = (f"`make data COMP={paths.slug} ZIP=path.zip` (the competition's zip), "
+            "or `.venv/bin/pip install kaggle` to download it with the kaggle CLI")
+    there = [paths.table(name).name for name in TABLES if paths.table(name).exists()]
+    if there:
+        missing = " and ".join(paths.table(name).name for name in TABLES if not paths.table(name).exists())
+        return (f"{paths.raw} has no {missing} (it has {' and '.join(there)}), and the kaggle CLI that would "
+                f"download the competition again is not installed: put {missing} back, or run {ways}")
+    others = competitions(paths)
+    data = paths.comp.parent
+    here = f"the competitions in {data}: {', '.join(others)}" if others else f"no competition in {data} yet"
+    close = difflib.get_close_matches(paths.slug, [*others, "demo"], n=1)
+    guess = f"; did you mean COMP={close[0]}?" if close else ""
+    return (f"{paths.comp} has no raw files, and the kaggle CLI that would download {paths.slug} is not installed "
+            f"({here}{guess}); to bring {paths.slug} in, run {ways}")
+
+
+def competitions(paths: Paths) -> list[str]:
+    """The other competitions in the project's ``data/``: the folders with raw files or a config."""
+    data = paths.comp.parent
+    if not data.is_dir():
+        return []
+    return sorted(folder.name for folder in data.iterdir()
+                  if folder.name != paths.slug and ((folder / "raw").is_dir() or (folder / "config.yaml").exists()))
 
 
 def write_demo(paths: Paths, anomaly_digit: int = 0, seed: int = 0) -> None:

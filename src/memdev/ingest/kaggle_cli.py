@@ -15,6 +15,10 @@ from pathlib import Path
 from memdev.errors import MemdevError
 
 
+def installed() -> bool:
+    return shutil.which("kaggle") is not None
+
+
 def executable() -> str:
     exe = shutil.which("kaggle")
     if exe is None:
