@@ -120,8 +120,8 @@ def draw(summary: CVSummary, oof: pd.DataFrame, out: Path, written: list[Path]) 
         _f1_threshold(y, scores, summary, out / "f1_threshold.png", written)
         captions["f1_threshold.png"] = (
             f"F1 (with precision and recall"
-            + (f"; and {metric}, the competition's metric, whose best cut is chosen" if metric in LABEL_METRICS and metric != "f1"
-               else "")
+            + (f"; and {metric}, the competition's metric, whose best cut is chosen"
+               if metric in LABEL_METRICS and metric != "f1" else "")
             + f") of calling rows with a `{chosen}` score at or above each threshold anomalous; the vertical line "
             "is the chosen threshold.")
     _histogram(y, scores, summary, labeled, out / "score_histogram.png", written)
