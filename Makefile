@@ -8,6 +8,10 @@ TRIALS  ?= 6
 TIMEOUT ?=
 STORAGE ?=
 MSG     ?=
+FILE    ?=
+SCORE   ?=
+SOLUTION ?=
+METRIC  ?=
 KAGGLE  ?= 0
 VERBOSE ?= 0
 
@@ -33,7 +37,7 @@ PARAMS   := $(wildcard $(D)/best_params.yaml)
 .PHONY: help data preprocess pretrain finetune train tune submit report status dashboard lb score test bench clean venv
 
 help: ## list every target (this message)
-	@echo "usage: make TARGET [COMP=slug] [ZIP=path.zip] [TRIALS=n] [TIMEOUT=s] [STORAGE=url] [MSG=text] [KAGGLE=1] [VERBOSE=1]"
+	@echo "usage: make TARGET [COMP=slug] [ZIP=path.zip] [TRIALS=n] [TIMEOUT=s] [STORAGE=url] [MSG=text] [KAGGLE=1] [VERBOSE=1] [lb: SCORE=n FILE=x.csv] [score: SOLUTION=path FILE=x.csv METRIC=name]"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-11s %s\n", $$1, $$2}'
 
 venv: $(READY) ## create .venv from the pinned requirements.txt
@@ -85,8 +89,10 @@ dashboard: $(READY) ## optuna-dashboard on COMP's study (STORAGE=url) at 127.0.0
 lb: $(READY) ## fill public scores into the ledger from Kaggle (or SCORE=0.81 FILE=x.csv by hand)
 	$(Q)$(MEMDEV) lb --comp $(COMP) $(if $(SCORE),--score $(SCORE)) $(if $(FILE),--file $(FILE))
 
-score: $(READY) ## local leaderboard: SOLUTION=solution.csv against FILE=x.csv, or every ledger row of COMP
-	$(Q)$(MEMDEV) score $(if $(FILE),$(FILE),--comp $(COMP)) $(SOLUTION)
+# COMP goes with FILE only where it was given (not the default demo): else FILE's submissions/<slug>/ names it
+score: $(READY) ## local leaderboard by the config's metric (METRIC=name to choose): SOLUTION=solution.csv against FILE=x.csv, or every ledger row of COMP
+	$(if $(SOLUTION),,$(error make score: pass SOLUTION=path, the solution CSV to score against))
+	$(Q)$(MEMDEV) score $(if $(FILE),$(FILE) $(if $(filter-out file,$(origin COMP)),--comp $(COMP)),--comp $(COMP)) $(SOLUTION) $(if $(METRIC),--metric $(METRIC))
 
 bench: $(READY) ## pipeline vs IsolationForest/HGB anchors on ../shared/competitions (BENCH_COMPS=a,b); writes BENCHMARKS.md
 	$(PY) -m memdev.bench $(if $(BENCH_COMPS),--comps $(BENCH_COMPS))

@@ -11,7 +11,7 @@ from pathlib import Path
 from memdev import config as config_io
 from memdev import progress, runtime
 from memdev.errors import MemdevError
-from memdev.paths import Paths
+from memdev.paths import Paths, submission_slug
 
 STAGES = {
     "data": "bring a competition into data/<slug>/raw/ (zip, kaggle CLI, or the demo) and detect its config",
@@ -33,7 +33,8 @@ STAGES = {
     "synth": "write a synthetic competition of any size into data/<slug>/raw/ (test.csv gets a quarter as many "
              "rows; hidden labels in data/<slug>/<slug>.solution.csv) and detect its config",
     "submit": "the chosen model's stored test scores, validated, written as the submission CSV, with a ledger row",
-    "score": "score a submission against a solution file (Public/Private halves), or with --comp every submission in the ledger",
+    "score": "score a submission against a solution file (Public/Private halves), or with --comp every submission in the "
+             "ledger; by the competition's metric where it is known (--comp, or the submission's submissions/<slug>/)",
     "lb": "fill public scores into the ledger from `kaggle competitions submissions`, or record one by hand",
     "diff": "how many ids changed label (or the rank correlation of scores) between two submissions",
     "status": "one screen: the data, whether each stage is up to date (and why not), the chosen model and its CV, "
@@ -55,10 +56,14 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
         p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE)
         if stage == "score":
-            p.add_argument("files", type=Path, nargs="+", metavar="[SUBMISSION] SOLUTION")
-            p.add_argument("--comp", help="rank every ledger submission of this competition instead")
-            p.add_argument("--root", type=Path, default=Path("."), help="project root holding submissions/")
-            p.add_argument("--metric", help="the competition's metric (default: f1 for labels, average_precision for scores)")
+            # "*", not "+": a missing solution gets memdev's one-line error, not argparse's usage
+            p.add_argument("files", type=Path, nargs="*", metavar="[SUBMISSION] SOLUTION")
+            p.add_argument("--comp", help="the competition: its config's metric; alone with SOLUTION, rank every "
+                                          "ledger submission of it")
+            p.add_argument("--root", type=Path, default=Path("."), help="project root holding data/ and submissions/")
+            p.add_argument("--metric", choices=config_io.METRICS,
+                           help="score by this metric (default: the competition's config's where the competition is "
+                                "known, else f1 for labels and average_precision for scores)")
             continue
         if stage == "diff":
             p.add_argument("a", type=Path)
@@ -181,12 +186,26 @@ def _compare_submissions(args: argparse.Namespace) -> None:
 
     if args.stage == "diff":
         print(ledger.diff(args.a, args.b))
-    elif args.comp and len(args.files) == 1:
-        print(ledger.rank(Paths(args.comp, args.root), args.files[0], args.metric))
-    elif len(args.files) == 2:
-        print(leaderboard.show(leaderboard.score(*args.files, args.metric)))
-    else:
-        raise MemdevError("give SUBMISSION SOLUTION, or --comp SLUG SOLUTION to rank the ledger")
+        return
+    if len(args.files) not in (1, 2) or (len(args.files) == 1 and not args.comp):
+        raise MemdevError("give SUBMISSION SOLUTION, or --comp SLUG SOLUTION to rank the ledger "
+                          "(make score: SOLUTION=path, and FILE=x.csv or COMP=slug)")
+    *submission, solution = args.files
+    owner = submission_slug(submission[0]) if submission else None
+    if args.comp and owner not in (None, args.comp):
+        raise MemdevError(f"{submission[0]} is a submission of {owner}, not of {args.comp}")
+    slug = args.comp or owner
+    if slug is None:  # no competition to ask: the metric is named, or the default for the submission's kind
+        source = "--metric" if args.metric else "the default for this kind of submission; name it with --metric"
+        print(leaderboard.show(leaderboard.score(submission[0], solution, args.metric), source))
+        return
+    paths = Paths(slug, args.root)
+    metric = args.metric or leaderboard.competition_metric(paths)
+    if not submission:
+        print(ledger.rank(paths, solution, metric))
+        return
+    source = "--metric" if args.metric else f"{slug}'s config"
+    print(leaderboard.show(leaderboard.score(submission[0], solution, metric), source))
 
 
 def _bring_in(args: argparse.Namespace, paths: Paths) -> None:

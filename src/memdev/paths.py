@@ -179,3 +179,9 @@ class Paths:
     @property
     def ledger(self) -> Path:
         return self.root / "submissions" / "ledger.csv"
+
+
+def submission_slug(file: str | Path) -> str | None:
+    """The competition whose submission ``file`` is, where it lies in ``submissions/<slug>/``; else None."""
+    file = Path(file)
+    return file.parent.name if file.parent.parent.name == "submissions" else None

@@ -19,6 +19,7 @@ from conftest import REPO, labeled_frames
 from memdev import config as config_io
 from memdev.config import Config
 from memdev.paths import Paths
+from memdev.submission import ledger as ledger_csv
 
 pytestmark = pytest.mark.slow
 
@@ -52,12 +53,16 @@ def make_project(root: Path) -> Path:
 
 
 def make(project: Path, *targets: str, **variables) -> subprocess.CompletedProcess:
+    result = make_may_fail(project, *targets, **variables)
+    assert result.returncode == 0, f"{' '.join(result.args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def make_may_fail(project: Path, *targets: str, **variables) -> subprocess.CompletedProcess:
     # a make that runs this suite (`make test`) must not leak its flags into ours
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEFILES")}
     command = ["make", *targets, *(f"{k}={v}" for k, v in variables.items())]
-    result = subprocess.run(command, cwd=project, capture_output=True, text=True, env=env, timeout=900)
-    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result
+    return subprocess.run(command, cwd=project, capture_output=True, text=True, env=env, timeout=900)
 
 
 def memdev(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -158,6 +163,33 @@ def test_make_help_is_the_default_and_lists_every_target(demo_project):
     assert listed == set(targets)
     for line in out.splitlines()[1:]:
         assert len(line.split(None, 1)) == 2, f"target without a description: {line!r}"
+
+
+def test_make_score_without_a_solution_says_in_one_line_to_pass_one(tmp_path):
+    result = make_may_fail(make_project(tmp_path / "project"), "score")
+    assert result.returncode != 0 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and "make score: pass SOLUTION=path" in result.stderr
+
+
+def test_make_score_goes_by_the_competitions_metric(tmp_path):
+    """satellite's config says roc_auc: make score ranks by it (not average precision, 0.8333 here)."""
+    project = make_project(tmp_path / "project")
+    paths = Paths("satellite", project)
+    config_io.save(Config(slug="satellite", id_column="id", target_column="anomaly", submission="score",
+                          regime="full", metric="roc_auc"), paths.config)
+    paths.submissions.mkdir(parents=True)
+    pd.DataFrame({"id": range(4), "anomaly": [0.9, 0.1, 0.3, 0.2]}).to_csv(paths.submissions / "a.csv", index=False)
+    ledger_csv.append(paths.ledger, {"competition": "satellite", "file": "submissions/satellite/a.csv",
+                                     "cv_metric": "roc_auc", "cv_value": "0.9"})
+    pd.DataFrame({"id": range(4), "anomaly": [1, 0, 0, 1]}).to_csv(project / "solution.csv", index=False)
+    out = make(project, "score", COMP="satellite", SOLUTION="solution.csv").stdout
+    assert out.splitlines()[0].startswith("roc_auc on each half") and out.splitlines()[2].split()[1:] == [
+        "0.9000", "0.7500"]
+    out = make(project, "score", FILE="submissions/satellite/a.csv", SOLUTION="solution.csv").stdout
+    assert "Public   roc_auc = 0.7500" in out
+    out = make(project, "score", FILE="submissions/satellite/a.csv", SOLUTION="solution.csv",
+               METRIC="average_precision").stdout
+    assert "Public   average_precision = 0.8333" in out
 
 
 def test_make_chains_the_stages_on_parquet_tables_and_reruns_nothing_after(tmp_path):

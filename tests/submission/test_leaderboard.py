@@ -123,3 +123,72 @@ def test_a_solution_in_words_scores_submissions_in_the_same_words_or_in_scores(t
     assert leaderboard.score(write(tmp_path, "scores.csv", range(10), scores), solution)["Public"]["score"] == 1.0
     with pytest.raises(MemdevError, match="value 'maybe' is neither a number nor one of the solution's labels"):
         leaderboard.score(write(tmp_path, "bad.csv", range(10), ["maybe"] * 10), solution)
+
+
+def test_a_label_metric_asked_of_scores_is_a_one_line_error_not_a_traceback(tmp_path, solution):
+    scores = write(tmp_path, "sub.csv", range(20), [0.1 * (i % 7) for i in range(20)])
+    with pytest.raises(MemdevError, match="sub.csv: holds scores, not 0/1 labels, and f1 counts labels"):
+        leaderboard.score(scores, solution, metric="f1")
+
+
+def _satellite(tmp_path):
+    """A project whose competition `satellite` says metric roc_auc, a score submission of it, and a solution
+    on which its roc_auc (0.75) and average precision (0.8333) differ."""
+    from conftest import fast_config
+    from memdev import config as config_io
+    from memdev.paths import Paths
+
+    paths = Paths("satellite", tmp_path)
+    config_io.save(fast_config("satellite", metric="roc_auc", submission="score"), paths.config)
+    paths.submissions.mkdir(parents=True)
+    submission = write(paths.submissions, "a.csv", range(4), [0.9, 0.1, 0.3, 0.2])
+    return paths, submission, write(tmp_path, "solution.csv", range(4), [1, 0, 0, 1])
+
+
+def _score(capsys, *args):
+    from memdev import cli
+
+    code = cli.main(["score", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_memdev_score_scores_by_the_metric_of_the_competition_the_submission_belongs_to(tmp_path, capsys):
+    paths, submission, solution = _satellite(tmp_path)
+    code, out, err = _score(capsys, submission, solution, "--root", tmp_path)
+    assert code == 0, err
+    assert out.splitlines()[0] == "metric: roc_auc (satellite's config)" and "Public   roc_auc = 0.7500" in out
+    code, out, _ = _score(capsys, submission, solution, "--comp", "satellite", "--root", tmp_path)
+    assert "Public   roc_auc = 0.7500" in out
+
+
+def test_an_explicit_metric_wins_over_the_competitions(tmp_path, capsys):
+    paths, submission, solution = _satellite(tmp_path)
+    code, out, _ = _score(capsys, submission, solution, "--metric", "average_precision", "--root", tmp_path)
+    assert out.splitlines()[0] == "metric: average_precision (--metric)" and "average_precision = 0.8333" in out
+
+
+def test_without_a_competition_the_default_for_the_kind_is_used_and_named(tmp_path, capsys):
+    _, _, solution = _satellite(tmp_path)
+    loose = write(tmp_path, "loose.csv", range(4), [0.9, 0.1, 0.3, 0.2])
+    code, out, _ = _score(capsys, loose, solution, "--root", tmp_path)
+    assert code == 0 and out.splitlines()[0].startswith("metric: average_precision (the default for this kind")
+
+
+def test_a_submission_of_another_competition_than_comp_is_refused_naming_both(tmp_path, capsys):
+    _, submission, solution = _satellite(tmp_path)
+    code, _, err = _score(capsys, submission, solution, "--comp", "cardio", "--root", tmp_path)
+    assert code == 2 and err.splitlines() == [f"memdev score: error: {submission} is a submission of satellite, "
+                                              "not of cardio"]
+
+
+def test_a_competition_without_a_config_asks_for_make_data_or_a_metric(tmp_path, capsys):
+    _, _, solution = _satellite(tmp_path)
+    code, _, err = _score(capsys, "--comp", "cardio", solution, "--root", tmp_path)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "cardio's metric is unknown; run `make data COMP=cardio` or name the metric (--metric" in err
+
+
+def test_memdev_score_without_a_solution_says_so_in_one_line(tmp_path, capsys):
+    code, _, err = _score(capsys, "--comp", "satellite", "--root", tmp_path)
+    assert code == 2 and len(err.splitlines()) == 1 and "SOLUTION=path" in err

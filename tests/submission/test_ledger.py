@@ -3,14 +3,22 @@
 import pandas as pd
 import pytest
 
+from conftest import fast_config
+from memdev import config as config_io
 from memdev.errors import MemdevError
 from memdev.paths import Paths
 from memdev.submission import ledger
 
 
-def _ledger_with(paths, *files):
+def _ledger_with(paths, *files, cv_metric="f1"):
     for name in files:
-        ledger.append(paths.ledger, {"competition": paths.slug, "file": f"submissions/{paths.slug}/{name}", "cv_value": "0.8"})
+        ledger.append(paths.ledger, {"competition": paths.slug, "file": f"submissions/{paths.slug}/{name}",
+                                     "cv_metric": cv_metric, "cv_value": "0.8"})
+
+
+def _config(paths, metric):
+    kind = "label" if metric in config_io.LABEL_METRICS else "score"
+    config_io.save(fast_config(paths.slug, metric=metric, submission=kind), paths.config)
 
 
 def test_append_keeps_earlier_rows_and_all_columns(tmp_path):
@@ -66,12 +74,33 @@ def test_ranking_against_a_public_only_solution_has_no_private_column(tmp_path):
     for name, values in (("good.csv", [1, 0, 0, 0]), ("bad.csv", [0, 1, 0, 0])):
         pd.DataFrame({"id": range(4), "anomaly": values}).to_csv(tmp_path / "submissions" / "demo" / name, index=False)
     _ledger_with(paths, "bad.csv", "good.csv", "gone.csv")
+    _config(paths, "f1")
     solution = tmp_path / "solution.csv"
     pd.DataFrame({"id": range(4), "anomaly": [1, 0, 0, 0], "Usage": "Public"}).to_csv(solution, index=False)
     lines = ledger.rank(paths, solution).splitlines()
-    assert lines[0].split() == ["submission", "CV", "public"]
-    assert [line.split()[0] for line in lines[1:]] == ["good.csv", "bad.csv", "gone.csv"]
-    assert lines[1].split()[2] == "1.0000" and lines[3].split()[2] == "missing"
+    assert lines[0] == "f1 on each half of solution.csv, ranked by the public half; CV: out-of-fold f1"
+    assert lines[1].split() == ["submission", "CV", "public"]
+    assert [line.split()[0] for line in lines[2:]] == ["good.csv", "bad.csv", "gone.csv"]
+    assert lines[2].split()[1:] == ["0.8000", "1.0000"] and lines[4].split()[2] == "missing"
+
+
+def test_ranking_scores_by_the_configs_metric_and_leaves_out_a_cv_of_another_metric(tmp_path):
+    """satellite's case: metric roc_auc, one submission made when the config said f1."""
+    paths = Paths("satellite", tmp_path)
+    paths.submissions.mkdir(parents=True)
+    for name in ("old.csv", "new.csv"):
+        pd.DataFrame({"id": range(4), "anomaly": [0.9, 0.1, 0.3, 0.2]}).to_csv(paths.submissions / name, index=False)
+    _ledger_with(paths, "old.csv", cv_metric="f1")
+    _ledger_with(paths, "new.csv", cv_metric="roc_auc")
+    _config(paths, "roc_auc")
+    solution = tmp_path / "solution.csv"
+    pd.DataFrame({"id": range(4), "anomaly": [1, 0, 0, 1]}).to_csv(solution, index=False)
+    lines = ledger.rank(paths, solution).splitlines()
+    assert lines[0].startswith("roc_auc on each half")
+    cells = {line.split()[0]: line.split()[1:] for line in lines[2:4]}
+    assert cells == {"old.csv": ["other", "0.7500"], "new.csv": ["0.8000", "0.7500"]}  # AUC, not AP (0.8333)
+    assert lines[4] == "CV other: of another metric than roc_auc, so left out: old.csv (f1 0.8000)"
+    assert ledger.rank(paths, solution, "average_precision").splitlines()[3].split()[-1] == "0.8333"
 
 
 def _append_rows(args):

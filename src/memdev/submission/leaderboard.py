@@ -12,14 +12,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from memdev import config as config_io
 from memdev.errors import MemdevError
 from memdev.evaluation import metrics
 from memdev.ingest import schema
 from memdev.ingest.tables import read_csv
+from memdev.paths import Paths
+
+
+def competition_metric(paths: Paths) -> str:
+    """The metric in the competition's config: the one its leaderboard ranks by."""
+    if not paths.config.exists():
+        raise MemdevError(f"{paths.config}: no config, so {paths.slug}'s metric is unknown; run "
+                          f"`make data COMP={paths.slug}` or name the metric (--metric, make: METRIC=)")
+    return config_io.load(paths.config).metric
 
 
 def score(submission: Path, solution: Path, metric: str | None = None) -> dict[str, dict[str, float]]:
-    """Metrics of ``submission`` on each leaderboard half of ``solution``."""
+    """Metrics of ``submission`` on each leaderboard half of ``solution``.
+
+    Without a ``metric``: f1 for 0/1 labels, average precision for scores.
+    """
     id_column, target = read_csv(submission).columns[:2]
     # ids are matched as exact text on both sides ("007" is not "7")
     sub = read_csv(submission, id_column)
@@ -34,6 +47,9 @@ def score(submission: Path, solution: Path, metric: str | None = None) -> dict[s
     truth, values = as_zero_one(merged["__truth"], merged[target], submission, solution)
     is_label = bool(np.isin(values, [0, 1]).all())
     metric = metric or ("f1" if is_label else "average_precision")
+    if metric in config_io.LABEL_METRICS and not is_label:
+        raise MemdevError(f"{submission}: holds scores, not 0/1 labels, and {metric} counts labels; "
+                          "is the config's submission kind right?")
     usage = merged["Usage"] if "Usage" in merged.columns else pd.Series("Public", index=merged.index)
     out = {}
     for half in ("Public", "Private"):
@@ -68,9 +84,10 @@ def as_zero_one(truth: pd.Series, values: pd.Series, submission: Path, solution:
     return labels, numbers.to_numpy(dtype=float)
 
 
-def show(results: dict) -> str:
+def show(results: dict, source: str = "") -> str:
+    """The metric (and ``source``, where it came from), the metrics table, and a verdict per half."""
     metric = results.pop("metric")
-    lines = [metrics.table(results)]
+    lines = [f"metric: {metric}" + (f" ({source})" if source else ""), metrics.table(results)]
     for half, values in results.items():
         lines.append(f"{half:<8} {metric} = {values['score']:.4f}: {metrics.verdict(values, metric)}")
     return "\n".join(lines)

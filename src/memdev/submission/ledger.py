@@ -105,25 +105,36 @@ def diff(a: Path, b: Path) -> str:
 
 
 def rank(paths: Paths, solution: Path, metric: str | None = None) -> str:
-    """A local leaderboard: every ledger submission of this competition, scored on each half the solution holds.
+    """A local leaderboard: every ledger submission of this competition, scored on each half the solution holds
+    by ``metric`` (default: the competition's config's).
 
-    Ranked by the Private half where the solution has one, else by the Public half.
+    Ranked by the Private half where the solution has one, else by the Public half. A row's CV is shown
+    only where it is of the same metric; others are left out of the table and named below it.
     """
+    metric = metric or leaderboard.competition_metric(paths)
     frame = read(paths.ledger)
     frame = frame[frame["competition"] == paths.slug]
     if frame.empty:
         raise MemdevError(f"{paths.ledger}: no submissions for {paths.slug!r} yet")
-    rows = []
+    rows, other = [], []
     for _, entry in frame.iterrows():
         file = paths.root / entry["file"] if not Path(entry["file"]).is_absolute() else Path(entry["file"])
         scores = leaderboard.score(file, solution, metric) if file.exists() else None
-        rows.append((entry["file"], entry["cv_value"], scores))
+        cv = f"{float(entry['cv_value']):.4f}" if entry["cv_value"] else "-"
+        if cv != "-" and entry["cv_metric"] != metric:
+            other.append(f"{Path(entry['file']).name} ({entry['cv_metric'] or 'metric unknown'} {cv})")
+            cv = "other"
+        rows.append((entry["file"], cv, scores))
     halves = [h for h in ("Public", "Private") if any(s and h in s for _, _, s in rows)] or ["Public"]
     deciding = halves[-1]
     rows.sort(key=lambda r: -(r[2][deciding]["score"] if r[2] and deciding in r[2] else float("-inf")))
     width = max(len(Path(r[0]).name) for r in rows)
-    lines = [f"{'submission':<{width}}  {'CV':>8}" + "".join(f"  {h.lower():>8}" for h in halves)]
+    lines = [f"{metric} on each half of {solution.name}, ranked by the {deciding.lower()} half; "
+             f"CV: out-of-fold {metric}",
+             f"{'submission':<{width}}  {'CV':>8}" + "".join(f"  {h.lower():>8}" for h in halves)]
     for file, cv, scores in rows:
         cells = [f"{scores[h]['score']:>8.4f}" if scores and h in scores else f"{'missing':>8}" for h in halves]
-        lines.append(f"{Path(file).name:<{width}}  {cv or '-':>8}  " + "  ".join(cells))
+        lines.append(f"{Path(file).name:<{width}}  {cv:>8}  " + "  ".join(cells))
+    if other:
+        lines.append(f"CV other: of another metric than {metric}, so left out: " + ", ".join(other))
     return "\n".join(lines)
