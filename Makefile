@@ -86,7 +86,7 @@ status: $(READY) ## one screen: the data, each stage up to date or stale (and wh
 dashboard: $(READY) ## optuna-dashboard on COMP's study (STORAGE=url) at 127.0.0.1 and a free port; Ctrl-C stops it
 	@$(MEMDEV) dashboard --comp $(COMP) $(if $(STORAGE),--storage "$(STORAGE)")
 
-lb: $(READY) ## fill public scores into the ledger from Kaggle (or SCORE=0.81 FILE=x.csv by hand)
+lb: $(READY) ## fill public scores into the ledger from Kaggle (or by hand: SCORE=0.81 FILE=submissions/COMP/x.csv, a number COMP's metric can give)
 	$(Q)$(MEMDEV) lb --comp $(COMP) $(if $(SCORE),--score $(SCORE)) $(if $(FILE),--file $(FILE))
 
 # COMP goes with FILE only where it was given (not the default demo): else FILE's submissions/<slug>/ names it

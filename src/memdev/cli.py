@@ -225,8 +225,11 @@ def _bring_in(args: argparse.Namespace, paths: Paths) -> None:
 
         if not (args.score and args.file):
             raise MemdevError("record a score by hand with both --score and --file")
-        ledger.set_fields(paths.ledger, args.file, public_score=args.score)
-        print(f"{paths.ledger}: public score {args.score} recorded for {args.file}")
+        # Kaggle's public score is of the competition's metric: a number that metric can give
+        metric = config_io.load(paths.config).metric if paths.config.exists() else None
+        score = ledger.hand_score(args.score, metric)
+        ledger.set_fields(paths.ledger, paths.slug, args.file, public_score=score)
+        print(f"{paths.ledger}: public score {score} recorded for {args.file}")
     else:
         from memdev.submission import ledger
 

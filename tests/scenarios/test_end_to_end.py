@@ -171,8 +171,9 @@ def test_make_score_without_a_solution_says_in_one_line_to_pass_one(tmp_path):
     assert len(result.stderr.splitlines()) == 1 and "make score: pass SOLUTION=path" in result.stderr
 
 
-def test_make_score_goes_by_the_competitions_metric(tmp_path):
-    """satellite's config says roc_auc: make score ranks by it (not average precision, 0.8333 here)."""
+def test_make_score_and_lb_go_by_the_competitions_metric(tmp_path):
+    """satellite's config says roc_auc: make score ranks by it (not average precision, 0.8333 here), and
+    make lb takes no score roc_auc cannot give."""
     project = make_project(tmp_path / "project")
     paths = Paths("satellite", project)
     config_io.save(Config(slug="satellite", id_column="id", target_column="anomaly", submission="score",
@@ -190,6 +191,9 @@ def test_make_score_goes_by_the_competitions_metric(tmp_path):
     out = make(project, "score", FILE="submissions/satellite/a.csv", SOLUTION="solution.csv",
                METRIC="average_precision").stdout
     assert "Public   average_precision = 0.8333" in out
+    refused = make_may_fail(project, "lb", COMP="satellite", SCORE="1.7", FILE="submissions/satellite/a.csv")
+    assert refused.returncode != 0 and "memdev lb: error: score 1.7 is out of range for roc_auc" in refused.stderr
+    assert ledger(project)["public_score"].tolist() == [""]
 
 
 def test_make_chains_the_stages_on_parquet_tables_and_reruns_nothing_after(tmp_path):

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from conftest import fast_config
+from memdev import cli
 from memdev import config as config_io
 from memdev.errors import MemdevError
 from memdev.paths import Paths
@@ -41,10 +42,65 @@ def test_sync_fills_public_scores_by_file_name(stub_kaggle, tmp_path):
 def test_a_score_recorded_by_hand_lands_on_its_row(tmp_path):
     paths = Paths("demo", tmp_path)
     _ledger_with(paths, "a.csv", "b.csv")
-    ledger.set_fields(paths.ledger, "b.csv", public_score="0.7")
+    ledger.set_fields(paths.ledger, "demo", "b.csv", public_score="0.7")
     assert ledger.read(paths.ledger)["public_score"].tolist() == ["", "0.7"]
-    with pytest.raises(MemdevError, match="no submission named 'c.csv'"):
-        ledger.set_fields(paths.ledger, "c.csv", public_score="0.7")
+    with pytest.raises(MemdevError, match="no submission of demo named 'c.csv'"):
+        ledger.set_fields(paths.ledger, "demo", "c.csv", public_score="0.7")
+
+
+def test_a_score_typed_by_hand_must_be_a_number_its_metric_can_give():
+    assert ledger.hand_score("0.81", "f1") == "0.81" and ledger.hand_score(" 1 ", "roc_auc") == "1"
+    assert ledger.hand_score("-0.5", "mcc") == "-0.5"
+    for text in ("abc", "", "nan", "inf"):
+        with pytest.raises(MemdevError, match=f"score {text!r} is not a number"):
+            ledger.hand_score(text, "f1")
+    with pytest.raises(MemdevError, match="score 1.7 is out of range for f1: f1 lies between 0 and 1"):
+        ledger.hand_score("1.7", "f1")
+    with pytest.raises(MemdevError, match="score -0.1 is out of range for average_precision"):
+        ledger.hand_score("-0.1", "average_precision")
+    with pytest.raises(MemdevError, match="score -1.5 is out of range for mcc: mcc lies between -1 and 1"):
+        ledger.hand_score("-1.5", "mcc")
+    assert ledger.hand_score("12.5", None) == "12.5"  # no config, no metric: any number
+
+
+def test_a_file_of_another_competition_is_refused_naming_both_and_its_row_is_left_alone(tmp_path):
+    demo, cardio = Paths("demo", tmp_path), Paths("cardio", tmp_path)
+    _ledger_with(cardio, "a.csv")
+    _ledger_with(demo, "b.csv")
+    with pytest.raises(MemdevError, match="^submissions/cardio/a.csv is a submission of cardio, not of demo$"):
+        ledger.set_fields(demo.ledger, "demo", "submissions/cardio/a.csv", public_score="0.5")
+    with pytest.raises(MemdevError, match="^a.csv is a submission of cardio, not of demo$"):
+        ledger.set_fields(demo.ledger, "demo", "a.csv", public_score="0.5")  # named by the ledger, not the path
+    assert ledger.read(demo.ledger)["public_score"].tolist() == ["", ""]
+
+
+def _lb(paths, *args):
+    return cli.main(["lb", "--comp", paths.slug, "--root", str(paths.root), *args])
+
+
+def test_memdev_lb_records_a_number_the_competitions_metric_can_give_and_refuses_anything_else(tmp_path, capsys):
+    cardio = Paths("cardio", tmp_path)
+    _config(cardio, "f1")
+    _ledger_with(cardio, "a.csv")
+    file = "submissions/cardio/a.csv"
+    for score, error in (("abc", "score 'abc' is not a number (e.g. SCORE=0.812)"),
+                         ("1.7", "score 1.7 is out of range for f1: f1 lies between 0 and 1")):
+        assert _lb(cardio, "--score", score, "--file", file) == 2
+        assert capsys.readouterr().err.splitlines() == [f"memdev lb: error: {error}"]
+    assert ledger.read(cardio.ledger)["public_score"].tolist() == [""]
+    assert _lb(cardio, "--score", "0.75", "--file", file) == 0
+    assert ledger.read(cardio.ledger)["public_score"].tolist() == ["0.75"]
+
+
+def test_memdev_lb_refuses_a_file_of_another_competition_in_one_line(tmp_path, capsys):
+    cardio, demo = Paths("cardio", tmp_path), Paths("demo", tmp_path)
+    _config(cardio, "f1")
+    _config(demo, "f1")
+    _ledger_with(cardio, "a.csv")
+    assert _lb(demo, "--score", "0.5", "--file", "submissions/cardio/a.csv") == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "memdev lb: error: submissions/cardio/a.csv is a submission of cardio, not of demo"]
+    assert ledger.read(cardio.ledger)["public_score"].tolist() == [""]
 
 
 def test_diff_counts_changed_labels(tmp_path):

@@ -8,6 +8,7 @@ processes may do so at once: every read-modify-write holds the ledger's lock.
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,11 @@ from memdev import atomic
 from memdev.errors import MemdevError
 from memdev.ingest import kaggle_cli, schema
 from memdev.ingest.tables import read_csv
-from memdev.paths import Paths
+from memdev.paths import Paths, submission_slug
 from memdev.submission import leaderboard
+
+# where a hand-entered score of each metric can lie; every other metric lies in [0, 1]
+SCORE_RANGES = {"mcc": (-1.0, 1.0)}
 
 COLUMNS = [
     "time", "competition", "file", "sha256", "config_hash", "model", "cv_metric", "cv_value",
@@ -44,16 +48,38 @@ def append(path: Path, row: dict) -> None:
         write(path, pd.concat([frame, pd.DataFrame([{c: row.get(c, "") for c in COLUMNS}])], ignore_index=True))
 
 
-def set_fields(path: Path, file: str, **fields: str) -> None:
-    """Update the row of submission ``file`` (matched by file name)."""
+def set_fields(path: Path, competition: str, file: str, **fields: str) -> None:
+    """Update the row of ``competition``'s submission ``file`` (matched by file name among its rows)."""
+    owner = submission_slug(file)
+    if owner not in (None, competition):
+        raise MemdevError(f"{file} is a submission of {owner}, not of {competition}")
     with atomic.locked(path):
         frame = read(path)
-        rows = frame["file"].map(lambda f: Path(f).name) == Path(file).name
+        named = frame["file"].map(lambda f: Path(f).name) == Path(file).name
+        rows = named & (frame["competition"] == competition)
         if not rows.any():
-            raise MemdevError(f"{path}: no submission named {Path(file).name!r}")
+            # the same name in another competition's rows: a slip of COMP, not a new file
+            others = sorted(set(frame.loc[named, "competition"]))
+            if others:
+                raise MemdevError(f"{file} is a submission of {', '.join(others)}, not of {competition}")
+            raise MemdevError(f"{path}: no submission of {competition} named {Path(file).name!r}")
         for key, value in fields.items():
             frame.loc[rows, key] = value
         write(path, frame)
+
+
+def hand_score(text: str, metric: str | None) -> str:
+    """A score typed by hand, checked: a number, and one ``metric`` can give (any number if it is None)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise MemdevError(f"score {text!r} is not a number (e.g. SCORE=0.812)")
+    low, high = SCORE_RANGES.get(metric, (0.0, 1.0))
+    if metric and not low <= value <= high:
+        raise MemdevError(f"score {text} is out of range for {metric}: {metric} lies between {low:g} and {high:g}")
+    return f"{value:.10g}"
 
 
 def sync(paths: Paths) -> int:

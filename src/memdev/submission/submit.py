@@ -184,7 +184,7 @@ def upload(paths: Paths, path: Path, message: str) -> None:
     try:
         kaggle_cli.submit(paths.slug, path, message)
     except MemdevError:
-        ledger.set_fields(paths.ledger, str(path), uploaded="failed")
+        ledger.set_fields(paths.ledger, paths.slug, str(path), uploaded="failed")
         raise
-    ledger.set_fields(paths.ledger, str(path), uploaded="yes")
+    ledger.set_fields(paths.ledger, paths.slug, str(path), uploaded="yes")
     log.info(f"uploaded with message {message!r}; `make lb COMP={paths.slug}` fetches the public score")
