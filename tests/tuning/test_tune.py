@@ -138,7 +138,8 @@ def test_after_make_train_trial_0_takes_its_cv_and_the_winners_models_are_left_f
     assert result.returncode == 0, result.stderr
     study, _ = completed(trained)
     # trial 0 is the config `make train` just built its models from: its CV, not trained again
-    assert study.trials[0].value == cv and "takes their CV" in result.stdout
+    said = f"#0 {cv:.4f} (the config `make train` built its models from: their CV, untrained)"
+    assert study.trials[0].value == cv and said in result.stdout + result.stderr
     # the winner's models are on disk as `make train` would leave them, newer than the parameters (make's view)
     config = config_io.load(trained.config, trained.best_params)
     stamps.check(config, trained, "submit")
