@@ -34,9 +34,7 @@ SPACE: dict[str, dict[str, Any]] = {
 def search_space(config: Config, y: np.ndarray) -> dict[str, dict[str, Any]]:
     """The package's space, the config's overrides, and the comparator threshold."""
     space = deepcopy(SPACE)
-    # fully labeled only: in the weak regime the labels' CV would prefer a metric's cut, which counts the
-    # anomalies hidden among the rows labeled 0 as normal, to 'pu'
-    if config.regime == "full" and config.submission == "label" and config.metric in LABEL_METRICS:
+    if config.submission == "label" and config.metric in LABEL_METRICS:
         # the threshold as a share of rows called anomalous: a unit that transfers between folds
         prevalence = max(float(np.mean(y)), 1.0 / len(y))
         space["threshold.strategy"] = {"choices": [config.metric, "contamination"]}
