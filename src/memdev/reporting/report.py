@@ -165,8 +165,12 @@ def _f1_threshold(y: np.ndarray, scores: np.ndarray, summary: CVSummary, path: P
     """F1, precision and recall against the threshold, and the competition's own metric of labels where it is
     another (its best cut is where the chosen threshold lies)."""
     cut = summary.threshold
-    cuts, f1, _ = threshold.metric_cuts(scores, y, "f1")
-    curves = {name: threshold.metric_cuts(scores, y, name)[1] for name in ("precision", "recall")}
+    cuts, hits, called = threshold.labeled_cuts(scores, y, "f1")  # one sort for every curve
+
+    def curve(name: str) -> np.ndarray:
+        return metrics.from_counts(name, hits, called, hits[-1], called[-1])
+
+    f1 = curve("f1")
     low, high, clipped = plots.view(scores, cut.value)
     shown = (cuts >= low) & (cuts <= high)
     xlabel = f"threshold on the {summary.model} score (rows at or above it are called anomalous)"
@@ -175,10 +179,10 @@ def _f1_threshold(y: np.ndarray, scores: np.ndarray, summary: CVSummary, path: P
     own = summary.metric if summary.metric in LABEL_METRICS and summary.metric != "f1" else None
     figure, axes = plots.figure(f"{own or 'F1'} against threshold, out of fold: {summary.model}", xlabel,
                                 "precision, recall, F1" + (f", {own}" if own else ""))
-    axes.plot(cuts[shown], curves["precision"][shown], lw=1, alpha=0.7, color="tab:green", label="precision")
-    axes.plot(cuts[shown], curves["recall"][shown], lw=1, alpha=0.7, color="tab:orange", label="recall")
+    axes.plot(cuts[shown], curve("precision")[shown], lw=1, alpha=0.7, color="tab:green", label="precision")
+    axes.plot(cuts[shown], curve("recall")[shown], lw=1, alpha=0.7, color="tab:orange", label="recall")
     axes.plot(cuts[shown], f1[shown], lw=2.2, color="tab:purple", label=f"F1 (best {f1.max():.3f})")
-    judged, name = (threshold.metric_cuts(scores, y, own)[1], own) if own else (f1, "F1")
+    judged, name = (curve(own), own) if own else (f1, "F1")
     if own:
         axes.plot(cuts[shown], judged[shown], lw=2.2, color="black", label=f"{own} (best {judged.max():.3f})")
     at = float(judged[np.argmin(np.abs(cuts - cut.value))]) if len(cuts) else float("nan")
