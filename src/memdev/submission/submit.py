@@ -136,11 +136,12 @@ def run(config: Config, paths: Paths, message: str = "") -> tuple[Path, str]:
     path = atomic.write_new(paths.submissions / f"{now:%Y%m%dT%H%M%SZ}_{cv.tag}.csv",
                             frame.to_csv(index=False, lineterminator="\n").encode())
     trial = tuned_trial(paths)
-    twin = twins(paths, path)
+    sha = atomic.sha256(path)
+    twin = twins(paths, path, sha)
     message = message or f"memdev {cv.model} CV {cv.tag}" + (f" trial {trial}" if trial else "") + f" commit {git_commit() or 'none'}"
     ledger.append(paths.ledger, {
         "time": now.isoformat(timespec="seconds"), "competition": paths.slug, "file": str(path),
-        "sha256": atomic.sha256(path), "config_hash": config.digest(), "model": cv.model,
+        "sha256": sha, "config_hash": config.digest(), "model": cv.model,
         "cv_metric": cv.metric, "cv_value": "" if cv.value is None else f"{cv.value:.6f}",
         "trial": trial, "git_commit": git_commit(), "message": message, "uploaded": "no",
     })
@@ -159,11 +160,11 @@ def run(config: Config, paths: Paths, message: str = "") -> tuple[Path, str]:
     return path, message
 
 
-def twins(paths: Paths, path: Path) -> pd.Series | None:
-    """The latest earlier ledger row of this competition whose file has the same bytes as ``path``, if any;
-    an uploaded one first."""
+def twins(paths: Paths, path: Path, sha: str) -> pd.Series | None:
+    """The latest earlier ledger row of this competition whose file has the bytes of ``path`` (sha256 ``sha``),
+    if any; an uploaded one first."""
     frame = ledger.read(paths.ledger)
-    same = frame[(frame["competition"] == paths.slug) & (frame["sha256"] == atomic.sha256(path))
+    same = frame[(frame["competition"] == paths.slug) & (frame["sha256"] == sha)
                  & (frame["file"] != str(path))]
     if same.empty:
         return None
@@ -176,7 +177,7 @@ def upload(paths: Paths, path: Path, message: str) -> None:
     The CSV and its row are already safe: a failed upload loses nothing. Bytes uploaded before are not
     uploaded again: Kaggle would count a daily submission for the score it already gave.
     """
-    twin = twins(paths, path)
+    twin = twins(paths, path, atomic.sha256(path))
     if twin is not None and twin["uploaded"] == "yes":
         log.warning(f"not uploaded: {twin['file']} had the same bytes and was uploaded; a second upload spends a "
                     "daily submission on the same score (upload by hand if you mean to)")
