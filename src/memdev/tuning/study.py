@@ -59,7 +59,7 @@ def pruner() -> optuna.pruners.BasePruner:
 
 def storage(url: str | None, paths: Paths) -> optuna.storages.BaseStorage:
     """The storage a tuning run adds to; MemdevError, one line, when it cannot be opened."""
-    url = url or f"sqlite:///{paths.study_db}"
+    url = studies.storage_url(paths, url)
     paths.comp.mkdir(parents=True, exist_ok=True)
     # a killed worker's trial is marked failed after the grace period and retried once
     kwargs: dict[str, Any] = {
